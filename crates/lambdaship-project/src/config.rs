@@ -1,0 +1,259 @@
+//! `[tool.lambdaship]`: the function settings, their defaults, per-function tables and the
+//! command-line overrides.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::ProjectError;
+use crate::function::{FunctionSpec, Handler, Memory, Timeout, check_function_name};
+use crate::pyproject::normalize_package_name;
+use crate::target::{Architecture, Layout, Runtime};
+
+/// Lambda's default handler name, used when a project names none.
+pub const DEFAULT_HANDLER: &str = "lambda_function.lambda_handler";
+/// Default memory size in MB (Lambda's own default).
+pub const DEFAULT_MEMORY_MB: u32 = 128;
+/// Default timeout in seconds (Lambda's own default).
+pub const DEFAULT_TIMEOUT_S: u32 = 3;
+/// Lambda's limit on the total size of a function's environment variables.
+const ENVIRONMENT_LIMIT_BYTES: usize = 4096;
+
+/// One `[tool.lambdaship]` or `[tool.lambdaship.functions.NAME]` table as written.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    name: Option<String>,
+    handler: Option<Handler>,
+    runtime: Option<Runtime>,
+    architecture: Option<Architecture>,
+    memory: Option<Memory>,
+    timeout: Option<Timeout>,
+    layout: Option<Layout>,
+    include: Option<Vec<String>>,
+    exclude: Option<Vec<String>>,
+    environment: Option<BTreeMap<String, String>>,
+    build_from_source: Option<Vec<String>>,
+    layers: Option<Vec<String>>,
+    groups: Option<Vec<String>>,
+    extras: Option<Vec<String>>,
+    #[serde(default)]
+    functions: BTreeMap<String, RawConfig>,
+}
+
+impl RawConfig {
+    /// `self` with every unset key taken from `defaults`.
+    fn over(&self, defaults: &RawConfig) -> RawConfig {
+        RawConfig {
+            name: self.name.clone(),
+            handler: self.handler.clone().or_else(|| defaults.handler.clone()),
+            runtime: self.runtime.or(defaults.runtime),
+            architecture: self.architecture.or(defaults.architecture),
+            memory: self.memory.or(defaults.memory),
+            timeout: self.timeout.or(defaults.timeout),
+            layout: self.layout.or(defaults.layout),
+            include: self.include.clone().or_else(|| defaults.include.clone()),
+            exclude: self.exclude.clone().or_else(|| defaults.exclude.clone()),
+            environment: self
+                .environment
+                .clone()
+                .or_else(|| defaults.environment.clone()),
+            build_from_source: self
+                .build_from_source
+                .clone()
+                .or_else(|| defaults.build_from_source.clone()),
+            layers: self.layers.clone().or_else(|| defaults.layers.clone()),
+            groups: self.groups.clone().or_else(|| defaults.groups.clone()),
+            extras: self.extras.clone().or_else(|| defaults.extras.clone()),
+            functions: BTreeMap::new(),
+        }
+    }
+}
+
+/// Settings given on the command line; each one, when set, wins over the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--runtime`.
+    pub runtime: Option<Runtime>,
+    /// `--arch`.
+    pub architecture: Option<Architecture>,
+    /// `--layout`.
+    pub layout: Option<Layout>,
+}
+
+/// The dependency selection shared by all functions of a project.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DependencySelection {
+    /// `[dependency-groups]` installed besides the project's dependencies.
+    pub groups: Vec<String>,
+    /// `[project.optional-dependencies]` extras installed.
+    pub extras: Vec<String>,
+}
+
+/// Turns the `[tool.lambdaship]` table into function definitions.
+pub(crate) struct ConfigResolver<'a> {
+    /// The pyproject.toml, for error messages.
+    pub path: &'a Path,
+    /// The default function name (`[project].name` or the directory name).
+    pub default_name: &'a str,
+    /// Command-line overrides.
+    pub overrides: &'a Overrides,
+    /// The project directory, where `include` paths start.
+    pub project_dir: &'a Path,
+    /// Whether the project is installed as a wheel (it has a `[build-system]`).
+    pub has_build_system: bool,
+}
+
+impl ConfigResolver<'_> {
+    /// The functions the table defines: one per `[tool.lambdaship.functions.NAME]`, or one
+    /// from the top-level keys when there are none.
+    pub fn functions(&self, config: &RawConfig) -> Result<Vec<FunctionSpec>, ProjectError> {
+        if config.functions.is_empty() {
+            let name = config
+                .name
+                .clone()
+                .unwrap_or_else(|| self.default_name.to_string());
+            return Ok(vec![self.resolve(config, name, "[tool.lambdaship]")?]);
+        }
+        if config.name.is_some() {
+            return Err(ProjectError::invalid(
+                self.path,
+                "[tool.lambdaship] name",
+                "a top-level name cannot be used with [tool.lambdaship.functions.NAME] tables: each table's NAME is its function name",
+            ));
+        }
+        config
+            .functions
+            .iter()
+            .map(|(key, table)| {
+                let section = format!("[tool.lambdaship.functions.{key}]");
+                if !table.functions.is_empty() {
+                    return Err(ProjectError::invalid(
+                        self.path,
+                        &section,
+                        "function tables cannot nest `functions`",
+                    ));
+                }
+                for (field, set) in [
+                    ("groups", table.groups.is_some()),
+                    ("extras", table.extras.is_some()),
+                ] {
+                    if set {
+                        return Err(ProjectError::invalid(
+                            self.path,
+                            format!("{section} {field}"),
+                            "all functions share one dependency set: set it in [tool.lambdaship]",
+                        ));
+                    }
+                }
+                let name = table.name.clone().unwrap_or_else(|| key.clone());
+                self.resolve(&table.over(config), name, &section)
+            })
+            .collect()
+    }
+
+    /// The groups and extras the whole project installs.
+    pub fn dependency_selection(&self, config: &RawConfig) -> DependencySelection {
+        DependencySelection {
+            groups: config.groups.clone().unwrap_or_default(),
+            extras: config.extras.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The handler's top-level package or module, when the project is not installed as a
+    /// wheel and the code is there; the build reports a missing handler module.
+    fn default_include(&self, handler: &Handler) -> Vec<String> {
+        if self.has_build_system {
+            return Vec::new();
+        }
+        let top = handler.top_level();
+        [top.to_string(), format!("{top}.py")]
+            .into_iter()
+            .filter(|candidate| self.project_dir.join(candidate).exists())
+            .take(1)
+            .collect()
+    }
+
+    fn resolve(
+        &self,
+        raw: &RawConfig,
+        name: String,
+        section: &str,
+    ) -> Result<FunctionSpec, ProjectError> {
+        check_function_name(&name).map_err(|message| {
+            ProjectError::invalid(
+                self.path,
+                format!("{section} name"),
+                format!("{message}; set `name` in {section}"),
+            )
+        })?;
+        let handler = match &raw.handler {
+            Some(handler) => handler.clone(),
+            None => DEFAULT_HANDLER
+                .parse()
+                .map_err(|e: String| ProjectError::invalid(self.path, section, e))?,
+        };
+        let environment = raw.environment.clone().unwrap_or_default();
+        let environment_bytes: usize = environment.iter().map(|(k, v)| k.len() + v.len()).sum();
+        if environment_bytes > ENVIRONMENT_LIMIT_BYTES {
+            return Err(ProjectError::invalid(
+                self.path,
+                format!("{section} environment"),
+                format!(
+                    "the variables take {environment_bytes} bytes; Lambda allows 4 KB in all: move large values to a file or a parameter store"
+                ),
+            ));
+        }
+        let include = match &raw.include {
+            Some(include) => include.clone(),
+            None => self.default_include(&handler),
+        };
+        for path in &include {
+            if Path::new(path).is_absolute() || path.split('/').any(|part| part == "..") {
+                return Err(ProjectError::invalid(
+                    self.path,
+                    format!("{section} include"),
+                    format!("`{path}` must be a path inside the project directory"),
+                ));
+            }
+        }
+        let exclude = raw.exclude.clone().unwrap_or_default();
+        for pattern in &exclude {
+            globset::Glob::new(pattern).map_err(|e| {
+                ProjectError::invalid(
+                    self.path,
+                    format!("{section} exclude"),
+                    format!("bad glob `{pattern}`: {e}"),
+                )
+            })?;
+        }
+        Ok(FunctionSpec {
+            name,
+            handler,
+            runtime: self
+                .overrides
+                .runtime
+                .or(raw.runtime)
+                .unwrap_or(Runtime::DEFAULT),
+            architecture: self
+                .overrides
+                .architecture
+                .or(raw.architecture)
+                .unwrap_or(Architecture::X86_64),
+            memory_mb: raw.memory.map_or(DEFAULT_MEMORY_MB, |m| m.0),
+            timeout_s: raw.timeout.map_or(DEFAULT_TIMEOUT_S, |t| t.0),
+            layout: self.overrides.layout.or(raw.layout).unwrap_or(Layout::Zip),
+            include,
+            exclude,
+            environment,
+            build_from_source: raw
+                .build_from_source
+                .iter()
+                .flatten()
+                .map(|name| normalize_package_name(name))
+                .collect(),
+            layers: raw.layers.clone().unwrap_or_default(),
+        })
+    }
+}
