@@ -23,7 +23,7 @@ pub use pyproject::normalize_package_name;
 pub use target::{Architecture, Layout, Runtime, RuntimeOs};
 pub use workspace::Workspace;
 
-use config::{ConfigResolver, RawConfig};
+use config::ConfigResolver;
 use pyproject::PyProject;
 
 /// Where a project's third-party dependencies are pinned.

@@ -1,1 +1,118 @@
-fn main() {}
+//! The `lambdaship` command: parses arguments, calls the library crates, renders results.
+
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use lambdaship_build::{BuildOptions, BuildReport, build};
+use lambdaship_project::{Architecture, Layout, Overrides, Project, Runtime};
+
+/// Build, run and deploy Python on AWS Lambda.
+#[derive(Parser)]
+#[command(name = "lambdaship", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a project into Lambda zip or layer + app archives.
+    Build(BuildArgs),
+}
+
+#[derive(Args)]
+struct BuildArgs {
+    /// The project directory (pyproject.toml + uv.lock, or requirements.txt).
+    #[arg(default_value = ".")]
+    project_dir: PathBuf,
+    /// Build only this function.
+    #[arg(long, value_name = "NAME")]
+    function: Option<String>,
+    /// The Python runtime, overriding [tool.lambdaship] runtime.
+    #[arg(long, value_name = "python3.X")]
+    runtime: Option<Runtime>,
+    /// The architecture, overriding [tool.lambdaship] architecture.
+    #[arg(long, value_name = "x86_64|arm64")]
+    arch: Option<Architecture>,
+    /// The artifact layout, overriding [tool.lambdaship] layout.
+    #[arg(long, value_name = "zip|layers")]
+    layout: Option<Layout>,
+    /// The output directory [default: PROJECT_DIR/dist/lambda].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Build without bytecode.
+    #[arg(long)]
+    no_bytecode: bool,
+    /// Print one JSON object describing the artifacts instead of a summary.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Build(args) => run_build(args),
+    }
+}
+
+fn run_build(args: BuildArgs) -> ExitCode {
+    let progress = progress::TerminalProgress::new(!args.json);
+    let overrides = Overrides {
+        runtime: args.runtime,
+        architecture: args.arch,
+        layout: args.layout,
+    };
+    let options = BuildOptions {
+        function: args.function,
+        out_dir: args.out,
+        no_bytecode: args.no_bytecode,
+        cache_dir: None,
+    };
+    let result = Project::load(&args.project_dir, &overrides)
+        .map_err(Into::into)
+        .and_then(|project| build(&project, &options, &progress));
+    progress.finish();
+    match result {
+        Ok(report) => {
+            if args.json {
+                print_json(&report)
+            } else {
+                print_summary(&report);
+                ExitCode::SUCCESS
+            }
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_json(report: &BuildReport) -> ExitCode {
+    match serde_json::to_string_pretty(report) {
+        Ok(text) => {
+            println!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: cannot render the report: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_summary(report: &BuildReport) {
+    for artifact in &report.artifacts {
+        println!(
+            "{:<6} {}  {:.1} MB zipped, {:.1} MB unzipped  sha256 {}",
+            format!("{:?}", artifact.kind).to_lowercase(),
+            artifact.path.display(),
+            artifact.size as f64 / 1_048_576.0,
+            artifact.unzipped_size as f64 / 1_048_576.0,
+            &artifact.sha256[..16],
+        );
+    }
+}

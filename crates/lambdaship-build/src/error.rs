@@ -1,0 +1,162 @@
+//! Build errors: each names the file, package or setting at fault and the fix.
+
+use std::path::PathBuf;
+
+use lambdaship_project::ProjectError;
+
+/// Why a build failed. Nothing is written to the output directory when it does.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The project could not be read.
+    #[error(transparent)]
+    Project(#[from] ProjectError),
+    /// uv is neither on PATH nor importable by python3.
+    #[error(
+        "uv is not installed: lambdaship uses uv to resolve and install packages. Install it with `python3 -m pip install uv` (or put `uv` on PATH) and build again"
+    )]
+    UvMissing,
+    /// uv.lock no longer matches the pyproject files.
+    #[error("{lock} is out of date with pyproject.toml: run `uv lock` in {root} and build again")]
+    StaleLock {
+        /// The lock file.
+        lock: PathBuf,
+        /// Where to run `uv lock`.
+        root: PathBuf,
+    },
+    /// A package has only a source distribution and may not be built.
+    #[error(
+        "package `{package}`{version} has no wheel, only a source distribution: lambdaship installs wheels only, so that nothing built for this machine lands in a Linux package.\n  fix: pick a version of `{package}` that ships wheels, or allow building it with `build_from_source = [\"{package}\"]` in [tool.lambdaship] (it must build for {target})"
+    )]
+    SdistOnly {
+        /// The package name.
+        package: String,
+        /// ` VERSION`, or empty.
+        version: String,
+        /// The target, described.
+        target: String,
+    },
+    /// A package has wheels, none for the target.
+    #[error(
+        "package `{package}`{version} has no wheel for {target}{available}\n  fix: pick a version of `{package}` with wheels for this runtime and architecture, or change `runtime`/`architecture` in [tool.lambdaship]"
+    )]
+    NoWheelForTarget {
+        /// The package name.
+        package: String,
+        /// ` VERSION`, or empty.
+        version: String,
+        /// The target, described.
+        target: String,
+        /// What wheels exist, as a sentence tail, or empty.
+        available: String,
+    },
+    /// uv failed for another reason.
+    #[error("`uv {action}` failed:\n{message}")]
+    Uv {
+        /// The uv subcommand.
+        action: String,
+        /// What uv printed.
+        message: String,
+    },
+    /// The bytecode compiler failed as a whole (not one file).
+    #[error("the bytecode compiler {python} failed:\n{message}\n  fix: pass --no-bytecode to build without bytecode")]
+    Compiler {
+        /// The interpreter.
+        python: String,
+        /// What it printed.
+        message: String,
+    },
+    /// A program could not be started.
+    #[error("cannot run {program}: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The handler's module is in none of the function's archives.
+    #[error(
+        "function `{function}`: handler `{handler}` names module `{module}`, but the package has none of {candidates}\n  fix: set `handler` (and `include` if the code lives elsewhere) in [tool.lambdaship] of {config}"
+    )]
+    HandlerNotFound {
+        /// The function name.
+        function: String,
+        /// The handler.
+        handler: String,
+        /// The handler's module.
+        module: String,
+        /// The files looked for.
+        candidates: String,
+        /// The configuration file.
+        config: String,
+    },
+    /// An `include` path does not exist.
+    #[error("function `{function}`: include path `{path}` does not exist in {dir}: fix `include` in [tool.lambdaship]")]
+    IncludeMissing {
+        /// The function name.
+        function: String,
+        /// The path as configured.
+        path: String,
+        /// The project directory.
+        dir: PathBuf,
+    },
+    /// A native library is built for another architecture.
+    #[error(
+        "{file} is a native library for {found}, but function `{function}` runs on {expected}: a wheel or a local build for the wrong machine got in.\n  fix: make sure its package has wheels for {expected}, or build it for that architecture"
+    )]
+    WrongArchitecture {
+        /// The archive path of the library.
+        file: String,
+        /// Its architecture.
+        found: String,
+        /// The function's architecture.
+        expected: String,
+        /// The function name.
+        function: String,
+    },
+    /// Function and layers are over Lambda's unzipped limit.
+    #[error(
+        "function `{function}` is {size_mb:.1} MB unzipped with its layers; Lambda allows 250 MB (262144000 bytes). Largest packages:\n{largest}\n  fix: drop unused dependencies, leave files out with `exclude`, or deploy as a container image (up to 10 GB)"
+    )]
+    TooLarge {
+        /// The function name.
+        function: String,
+        /// The unzipped size in MB.
+        size_mb: f64,
+        /// The largest top-level packages, one per line.
+        largest: String,
+    },
+    /// More than five layers.
+    #[error(
+        "function `{function}` would have {count} layers; Lambda allows 5: remove entries from `layers` in [tool.lambdaship] or use layout = \"zip\""
+    )]
+    TooManyLayers {
+        /// The function name.
+        function: String,
+        /// The number of layers.
+        count: usize,
+    },
+    /// A file operation failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done, e.g. `cannot write`.
+        action: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl BuildError {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
+        BuildError::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+}

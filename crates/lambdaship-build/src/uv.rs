@@ -1,0 +1,280 @@
+//! Drives uv, the resolver and installer: lambdaship never resolves or installs packages
+//! itself. uv is never allowed to download an interpreter.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use lambdaship_project::{DependencySelection, Workspace};
+
+use crate::error::BuildError;
+use crate::platform::Target;
+
+/// A located uv.
+#[derive(Debug, Clone)]
+pub struct Uv {
+    program: Vec<OsString>,
+    /// `uv --version` output, e.g. `uv 0.13.9`.
+    pub version: String,
+}
+
+impl Uv {
+    /// Finds uv on PATH, or as `python3 -m uv`.
+    pub fn locate() -> Result<Uv, BuildError> {
+        let candidates: [&[&str]; 2] = [&["uv"], &["python3", "-m", "uv"]];
+        for candidate in candidates {
+            let program: Vec<OsString> = candidate.iter().map(OsString::from).collect();
+            let output = Command::new(&program[0])
+                .args(&program[1..])
+                .arg("--version")
+                .stdin(Stdio::null())
+                .output();
+            if let Ok(output) = output
+                && output.status.success()
+            {
+                let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
+                return Ok(Uv { program, version });
+            }
+        }
+        Err(BuildError::UvMissing)
+    }
+
+    fn command(&self, cwd: &Path) -> Command {
+        let mut command = Command::new(&self.program[0]);
+        command
+            .args(&self.program[1..])
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .env("UV_PYTHON_DOWNLOADS", "never")
+            .env("UV_NO_PROGRESS", "1")
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    fn run(&self, mut command: Command, action: &str) -> Result<Output, BuildError> {
+        let output = command.output().map_err(|source| BuildError::Spawn {
+            program: format!("uv {action}"),
+            source,
+        })?;
+        if output.status.success() {
+            Ok(output)
+        } else {
+            Err(BuildError::Uv {
+                action: action.to_string(),
+                message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+            })
+        }
+    }
+
+    /// The locked, non-dev, non-editable requirements of the workspace's project, checking
+    /// that uv.lock is up to date.
+    pub fn export(
+        &self,
+        workspace: &Workspace,
+        selection: &DependencySelection,
+    ) -> Result<String, BuildError> {
+        let mut command = self.command(&workspace.root);
+        command.args([
+            "export",
+            "--locked",
+            "--format",
+            "requirements.txt",
+            "--no-default-groups",
+            "--no-editable",
+            "--no-emit-project",
+            "--no-header",
+            "--no-annotate",
+            "--quiet",
+        ]);
+        if let Some(package) = &workspace.package {
+            command.args(["--package", package]);
+        }
+        for group in &selection.groups {
+            command.args(["--group", group]);
+        }
+        for extra in &selection.extras {
+            command.args(["--extra", extra]);
+        }
+        match self.run(command, "export") {
+            Ok(output) => Ok(String::from_utf8_lossy(&output.stdout).into_owned()),
+            Err(BuildError::Uv { message, .. }) if message.contains("needs to be updated") => {
+                Err(BuildError::StaleLock {
+                    lock: workspace.lock_file.clone(),
+                    root: workspace.root.clone(),
+                })
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Resolves a requirements.txt for `target`, pinned and hashed.
+    pub fn compile(&self, requirements: &Path, target: Target) -> Result<String, BuildError> {
+        let dir = requirements.parent().unwrap_or(Path::new("."));
+        let mut command = self.command(dir);
+        command
+            .args(["pip", "compile", "--quiet", "--no-header", "--no-annotate"])
+            .args(["--generate-hashes", "--python-version"])
+            .arg(target.runtime.python_version())
+            .arg("--python-platform")
+            .arg(target.uv_python_platform())
+            .arg(requirements);
+        let output = self
+            .run(command, "pip compile")
+            .map_err(|e| translate_install_error(e, target))?;
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Installs the pinned `requirements` file into `site` for `target`, wheels only except
+    /// for the packages not in `wheel_only`.
+    pub fn install_pins(
+        &self,
+        requirements: &Path,
+        site: &Path,
+        target: Target,
+        wheel_only: &[String],
+    ) -> Result<(), BuildError> {
+        let cwd = requirements.parent().unwrap_or(Path::new("."));
+        let mut command = self.install_command(cwd, target, site);
+        for name in wheel_only {
+            command.args(["--only-binary", name]);
+        }
+        command.arg("-r").arg(requirements);
+        self.run(command, "pip install")
+            .map_err(|e| translate_install_error(e, target))?;
+        Ok(())
+    }
+
+    /// Builds the local packages in `paths` (relative to `base`) as wheels and installs them
+    /// into `site`; `names` are refreshed so uv rebuilds them from their current sources.
+    pub fn install_local(
+        &self,
+        base: &Path,
+        paths: &[String],
+        site: &Path,
+        target: Target,
+    ) -> Result<(), BuildError> {
+        let mut command = self.install_command(base, target, site);
+        command.arg("--refresh");
+        command.args(paths);
+        self.run(command, "pip install")
+            .map_err(|e| translate_install_error(e, target))?;
+        Ok(())
+    }
+
+    fn install_command(&self, cwd: &Path, target: Target, site: &Path) -> Command {
+        let mut command = self.command(cwd);
+        command
+            .args(["pip", "install", "--quiet", "--no-deps"])
+            .args(["--no-installer-metadata", "--no-compile-bytecode"])
+            .arg("--python-version")
+            .arg(target.runtime.python_version())
+            .arg("--python-platform")
+            .arg(target.uv_python_platform())
+            .arg("--target")
+            .arg(site);
+        command
+    }
+
+    /// An interpreter of exactly Python `3.minor` on this machine, never downloaded.
+    pub fn find_python(&self, minor: u8, cwd: &Path) -> Option<PathBuf> {
+        let mut command = self.command(cwd);
+        command
+            .args(["python", "find", "--system", "--no-project"])
+            .arg(format!("3.{minor}"));
+        let output = command.output().ok()?;
+        let path = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        (output.status.success() && !path.is_empty()).then(|| PathBuf::from(path))
+    }
+}
+
+/// Turns uv's "no wheel" resolution failures into errors naming the package and the fix.
+fn translate_install_error(error: BuildError, target: Target) -> BuildError {
+    let BuildError::Uv { message, .. } = &error else {
+        return error;
+    };
+    let Some((package, version)) = failing_package(message) else {
+        return error;
+    };
+    let version = version.map(|v| format!(" {v}")).unwrap_or_default();
+    if message.contains("has no usable wheels") || message.contains("has no wheels are available")
+    {
+        return BuildError::SdistOnly {
+            package,
+            version,
+            target: target.describe(),
+        };
+    }
+    if message.contains("has no wheels with a matching") {
+        let available = message
+            .lines()
+            .find_map(|line| line.split_once("on the following platforms: "))
+            .map(|(_, platforms)| format!(": wheels exist only for {}", platforms.replace('`', "")))
+            .unwrap_or_default();
+        return BuildError::NoWheelForTarget {
+            package,
+            version,
+            target: target.describe(),
+            available,
+        };
+    }
+    error
+}
+
+/// The package in uv's "Because NAME==VERSION has no ..." explanation.
+fn failing_package(message: &str) -> Option<(String, Option<String>)> {
+    let start = message.find("Because ")? + "Because ".len();
+    let rest = &message[start..];
+    let spec = rest.split(" has no ").next()?.trim();
+    if spec.contains(' ') {
+        return None;
+    }
+    Some(match spec.split_once("==") {
+        Some((name, version)) => (name.to_string(), Some(version.to_string())),
+        None => (spec.to_string(), None),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambdaship_project::{Architecture, Runtime};
+
+    const TARGET: Target = Target {
+        runtime: Runtime::Python311,
+        architecture: Architecture::X86_64,
+    };
+
+    fn uv_error(message: &str) -> BuildError {
+        BuildError::Uv {
+            action: "pip install".to_string(),
+            message: message.to_string(),
+        }
+    }
+
+    #[test]
+    fn sdist_only_failures_name_the_package_and_the_opt_in() {
+        let error = translate_install_error(
+            uv_error("  cause: Because docopt==0.6.2 has no usable wheels and you require docopt==0.6.2, we can conclude..."),
+            TARGET,
+        );
+        let text = error.to_string();
+        assert!(text.contains("`docopt` 0.6.2") && text.contains("build_from_source = [\"docopt\"]"), "{text}");
+    }
+
+    #[test]
+    fn platform_failures_list_the_available_platforms() {
+        let error = translate_install_error(
+            uv_error("  cause: Because pywin32==306 has no wheels with a matching platform tag (e.g., `manylinux_2_17_x86_64`) and you require pywin32==306, we can conclude that your requirements are unsatisfiable.\n\nhint: Wheels are available for `pywin32` (v306) on the following platforms: `win32`, `win_amd64`"),
+            TARGET,
+        );
+        let text = error.to_string();
+        assert!(text.contains("`pywin32` 306 has no wheel for python3.11 on x86_64"), "{text}");
+        assert!(text.contains("win32, win_amd64"), "{text}");
+    }
+
+    #[test]
+    fn other_failures_keep_uvs_message() {
+        let error = translate_install_error(uv_error("network down"), TARGET);
+        assert!(error.to_string().contains("network down"));
+    }
+}
