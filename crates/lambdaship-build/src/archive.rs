@@ -149,7 +149,10 @@ pub fn write_zip<W: Write>(entries: &[ArchiveEntry], out: W) -> io::Result<Archi
     members.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     members.dedup_by(|a, b| a.0 == b.0);
 
-    let mut out = CountingWriter { inner: out, count: 0 };
+    let mut out = CountingWriter {
+        inner: out,
+        count: 0,
+    };
     let mut central = Vec::with_capacity(members.len());
     let mut unzipped_size = 0;
     for (path, entry) in members {

@@ -147,7 +147,9 @@ fn check_handler(
             || map
                 .range(native_prefix.clone()..)
                 .take_while(|(path, _)| path.starts_with(&native_prefix))
-                .any(|(path, _)| path.ends_with(".so") && !path[native_prefix.len()..].contains('/'))
+                .any(|(path, _)| {
+                    path.ends_with(".so") && !path[native_prefix.len()..].contains('/')
+                })
     };
     if found(task_root) || found(layer) {
         return Ok(());

@@ -52,7 +52,13 @@ impl BytecodeCompiler {
     /// A compiler using `python`, which must be CPython 3.`minor`.
     pub fn new(python: PathBuf, minor: u8) -> Option<Self> {
         let output = Command::new(&python)
-            .args(["-I", "-S", "-B", "-c", "import sys; print(sys.implementation.cache_tag)"])
+            .args([
+                "-I",
+                "-S",
+                "-B",
+                "-c",
+                "import sys; print(sys.implementation.cache_tag)",
+            ])
             .stdin(Stdio::null())
             .output()
             .ok()?;
@@ -102,7 +108,13 @@ impl BytecodeCompiler {
                 })?;
             let input: Vec<(&Path, &Path, &str)> = chunk
                 .iter()
-                .map(|job| (job.source.as_path(), job.output.as_path(), job.shown_as.as_str()))
+                .map(|job| {
+                    (
+                        job.source.as_path(),
+                        job.output.as_path(),
+                        job.shown_as.as_str(),
+                    )
+                })
                 .collect();
             let payload = serde_json::to_vec(&input).map_err(std::io::Error::other);
             let written = payload.and_then(|payload| {
@@ -120,10 +132,12 @@ impl BytecodeCompiler {
         }
         let mut failures = Vec::new();
         for child in children {
-            let output = child.wait_with_output().map_err(|source| BuildError::Spawn {
-                program: self.python.display().to_string(),
-                source,
-            })?;
+            let output = child
+                .wait_with_output()
+                .map_err(|source| BuildError::Spawn {
+                    program: self.python.display().to_string(),
+                    source,
+                })?;
             let parsed: Option<ScriptOutput> = serde_json::from_slice(&output.stdout).ok();
             let Some(parsed) = parsed.filter(|_| output.status.success()) else {
                 return Err(BuildError::Compiler {

@@ -36,7 +36,9 @@ impl KeyBuilder {
     /// A key for entries of `kind`.
     pub fn new(kind: &str) -> Self {
         let mut builder = KeyBuilder(Sha256::new());
-        builder.add(CACHE_FORMAT.as_bytes()).add(env!("CARGO_PKG_VERSION").as_bytes());
+        builder
+            .add(CACHE_FORMAT.as_bytes())
+            .add(env!("CARGO_PKG_VERSION").as_bytes());
         builder.add(kind.as_bytes());
         builder
     }
@@ -228,8 +230,12 @@ mod tests {
     fn packs_and_files_round_trip() {
         let dir = tempfile::tempdir().expect("temp dir");
         let cache = Cache::open(dir.path()).expect("open");
-        let file = cache.compressed(b"hello hello hello hello").expect("compress");
-        let again = cache.compressed(b"hello hello hello hello").expect("cached");
+        let file = cache
+            .compressed(b"hello hello hello hello")
+            .expect("compress");
+        let again = cache
+            .compressed(b"hello hello hello hello")
+            .expect("cached");
         assert_eq!(file.data.as_slice(), again.data.as_slice());
 
         let entries = vec![ArchiveEntry {
@@ -240,7 +246,10 @@ mod tests {
         cache.put_pack("k", &entries).expect("store");
         let loaded = cache.pack("k").expect("load");
         assert_eq!(loaded[0].path, "pkg/a.py");
-        assert_eq!(loaded[0].file.data.as_slice(), entries[0].file.data.as_slice());
+        assert_eq!(
+            loaded[0].file.data.as_slice(),
+            entries[0].file.data.as_slice()
+        );
         assert!(cache.pack("missing").is_none());
     }
 }

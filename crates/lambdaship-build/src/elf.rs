@@ -34,7 +34,11 @@ mod tests {
     fn reads_the_machine_of_this_test_binary() {
         let exe = std::env::current_exe().expect("current exe");
         let bytes = std::fs::read(exe).expect("read");
-        let expected = if cfg!(target_arch = "x86_64") { 62 } else { 183 };
+        let expected = if cfg!(target_arch = "x86_64") {
+            62
+        } else {
+            183
+        };
         assert_eq!(elf_machine(&bytes), Some(expected));
         assert_eq!(elf_machine(b"#!/bin/sh\n"), None);
     }

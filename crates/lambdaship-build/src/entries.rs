@@ -104,7 +104,12 @@ fn portable_shebang(content: Vec<u8>) -> Vec<u8> {
         let end = content
             .windows(5)
             .position(|w| w == b"' '''")
-            .and_then(|at| content[at..].iter().position(|&b| b == b'\n').map(|nl| at + nl + 1));
+            .and_then(|at| {
+                content[at..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map(|nl| at + nl + 1)
+            });
         if let Some(end) = end {
             return [PORTABLE, &content[end..]].concat();
         }
@@ -180,10 +185,16 @@ mod tests {
     #[test]
     fn script_shebangs_become_portable() {
         let direct = b"#!/root/.venv/bin/python\nimport sys\n".to_vec();
-        assert_eq!(portable_shebang(direct), b"#!/usr/bin/env python3\nimport sys\n");
+        assert_eq!(
+            portable_shebang(direct),
+            b"#!/usr/bin/env python3\nimport sys\n"
+        );
         let trampoline =
             b"#!/bin/sh\n'''exec' '/very/long/python' \"$0\" \"$@\"\n' '''\nimport sys\n".to_vec();
-        assert_eq!(portable_shebang(trampoline), b"#!/usr/bin/env python3\nimport sys\n");
+        assert_eq!(
+            portable_shebang(trampoline),
+            b"#!/usr/bin/env python3\nimport sys\n"
+        );
         let shell = b"#!/bin/sh\necho hi\n".to_vec();
         assert_eq!(portable_shebang(shell.clone()), shell);
     }

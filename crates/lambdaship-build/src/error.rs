@@ -58,7 +58,9 @@ pub enum BuildError {
         message: String,
     },
     /// The bytecode compiler failed as a whole (not one file).
-    #[error("the bytecode compiler {python} failed:\n{message}\n  fix: pass --no-bytecode to build without bytecode")]
+    #[error(
+        "the bytecode compiler {python} failed:\n{message}\n  fix: pass --no-bytecode to build without bytecode"
+    )]
     Compiler {
         /// The interpreter.
         python: String,
@@ -90,7 +92,9 @@ pub enum BuildError {
         config: String,
     },
     /// An `include` path does not exist.
-    #[error("function `{function}`: include path `{path}` does not exist in {dir}: fix `include` in [tool.lambdaship]")]
+    #[error(
+        "function `{function}`: include path `{path}` does not exist in {dir}: fix `include` in [tool.lambdaship]"
+    )]
     IncludeMissing {
         /// The function name.
         function: String,

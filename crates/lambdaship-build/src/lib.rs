@@ -149,8 +149,15 @@ pub fn build(
                 (requirements.clone(), workspace.root.clone())
             }
             (_, Dependencies::Requirements(file)) => {
-                progress.step(&format!("Resolving {} for {}", file.display(), target.describe()));
-                (Requirements::parse(&uv.compile(file, target)?), project.dir.clone())
+                progress.step(&format!(
+                    "Resolving {} for {}",
+                    file.display(),
+                    target.describe()
+                ));
+                (
+                    Requirements::parse(&uv.compile(file, target)?),
+                    project.dir.clone(),
+                )
             }
             _ => (Requirements::default(), project.dir.clone()),
         };
@@ -339,7 +346,9 @@ fn app_entries(
         } else {
             include.clone()
         };
-        files.extend(tree::collect(&path, &prefix).map_err(|e| BuildError::io("cannot read", &path, e))?);
+        files.extend(
+            tree::collect(&path, &prefix).map_err(|e| BuildError::io("cannot read", &path, e))?,
+        );
     }
     let staging = context.cache.staging()?;
     let options = EntryOptions {

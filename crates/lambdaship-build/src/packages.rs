@@ -37,7 +37,10 @@ impl PackTarget<'_> {
     fn add_to(&self, key: &mut KeyBuilder) {
         key.add_str(&self.target.runtime.to_string())
             .add_str(&self.target.uv_python_platform())
-            .add_str(self.compiler.map_or("no-bytecode", BytecodeCompiler::cache_tag))
+            .add_str(
+                self.compiler
+                    .map_or("no-bytecode", BytecodeCompiler::cache_tag),
+            )
             .add_str(self.shown_root);
     }
 }
@@ -119,10 +122,9 @@ pub(crate) fn local(
     if let Some(entries) = context.cache.pack(&key) {
         return Ok(entries);
     }
-    context.progress.step(&format!(
-        "Building local packages: {}",
-        paths.join(", ")
-    ));
+    context
+        .progress
+        .step(&format!("Building local packages: {}", paths.join(", ")));
     let staging = context.cache.staging()?;
     let site = staging.path().join("site");
     context.uv.install_local(base, paths, &site, pack.target)?;

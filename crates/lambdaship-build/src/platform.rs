@@ -29,10 +29,7 @@ impl Target {
     /// runtime's glibc runs, e.g. `x86_64-manylinux_2_17` for python3.11.
     pub fn uv_python_platform(self) -> String {
         let (major, minor) = self.runtime.os().manylinux_glibc();
-        format!(
-            "{}-manylinux_{major}_{minor}",
-            self.architecture.machine()
-        )
+        format!("{}-manylinux_{major}_{minor}", self.architecture.machine())
     }
 
     /// The manylinux tag, e.g. `manylinux_2_17_x86_64`, for messages.
@@ -63,14 +60,20 @@ impl Target {
 /// The directory inside a layer archive that Lambda puts on `sys.path`:
 /// `python/lib/pythonX.Y/site-packages/`.
 pub fn layer_site_packages(runtime: Runtime) -> String {
-    format!("python/lib/python{}/site-packages/", runtime.python_version())
+    format!(
+        "python/lib/python{}/site-packages/",
+        runtime.python_version()
+    )
 }
 
 /// Where third-party packages land at run time, as the bytecode should record it.
 pub fn dependency_root(runtime: Runtime, layout: Layout) -> String {
     match layout {
         Layout::Zip => TASK_ROOT.to_string(),
-        Layout::Layers => format!("{LAYER_ROOT}/{}", layer_site_packages(runtime).trim_end_matches('/')),
+        Layout::Layers => format!(
+            "{LAYER_ROOT}/{}",
+            layer_site_packages(runtime).trim_end_matches('/')
+        ),
     }
 }
 

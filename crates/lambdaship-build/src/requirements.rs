@@ -57,7 +57,10 @@ impl Requirements {
 
     /// The pins as a requirements file for `uv pip install`.
     pub fn pins_file(&self) -> String {
-        self.pins.iter().map(|pin| format!("{}\n", pin.line)).collect()
+        self.pins
+            .iter()
+            .map(|pin| format!("{}\n", pin.line))
+            .collect()
     }
 }
 
@@ -68,7 +71,7 @@ fn is_local_path(requirement: &str) -> bool {
 impl Pin {
     fn parse(line: &str) -> Self {
         let end = line
-            .find(|c: char| matches!(c, '=' | '<' | '>' | '!' | '~' | ';' | '[' | ' ' | '@'))
+            .find(['=', '<', '>', '!', '~', ';', '[', ' ', '@'])
             .unwrap_or(line.len());
         let name = normalize_package_name(line[..end].trim());
         let version = line[end..].strip_prefix("==").map(|rest| {

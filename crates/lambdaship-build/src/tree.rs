@@ -90,7 +90,11 @@ pub fn collect(root: &Path, prefix: &str) -> io::Result<Vec<TreeFile>> {
         } else {
             format!("{prefix}{relative}")
         };
-        let mode = entry.metadata().map_err(io::Error::other)?.permissions().mode();
+        let mode = entry
+            .metadata()
+            .map_err(io::Error::other)?
+            .permissions()
+            .mode();
         files.push(TreeFile {
             relative,
             path: entry.into_path(),

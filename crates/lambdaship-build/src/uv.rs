@@ -196,8 +196,7 @@ fn translate_install_error(error: BuildError, target: Target) -> BuildError {
         return error;
     };
     let version = version.map(|v| format!(" {v}")).unwrap_or_default();
-    if message.contains("has no usable wheels") || message.contains("has no wheels are available")
-    {
+    if message.contains("has no usable wheels") || message.contains("has no wheels are available") {
         return BuildError::SdistOnly {
             package,
             version,
@@ -254,21 +253,31 @@ mod tests {
     #[test]
     fn sdist_only_failures_name_the_package_and_the_opt_in() {
         let error = translate_install_error(
-            uv_error("  cause: Because docopt==0.6.2 has no usable wheels and you require docopt==0.6.2, we can conclude..."),
+            uv_error(
+                "  cause: Because docopt==0.6.2 has no usable wheels and you require docopt==0.6.2, we can conclude...",
+            ),
             TARGET,
         );
         let text = error.to_string();
-        assert!(text.contains("`docopt` 0.6.2") && text.contains("build_from_source = [\"docopt\"]"), "{text}");
+        assert!(
+            text.contains("`docopt` 0.6.2") && text.contains("build_from_source = [\"docopt\"]"),
+            "{text}"
+        );
     }
 
     #[test]
     fn platform_failures_list_the_available_platforms() {
         let error = translate_install_error(
-            uv_error("  cause: Because pywin32==306 has no wheels with a matching platform tag (e.g., `manylinux_2_17_x86_64`) and you require pywin32==306, we can conclude that your requirements are unsatisfiable.\n\nhint: Wheels are available for `pywin32` (v306) on the following platforms: `win32`, `win_amd64`"),
+            uv_error(
+                "  cause: Because pywin32==306 has no wheels with a matching platform tag (e.g., `manylinux_2_17_x86_64`) and you require pywin32==306, we can conclude that your requirements are unsatisfiable.\n\nhint: Wheels are available for `pywin32` (v306) on the following platforms: `win32`, `win_amd64`",
+            ),
             TARGET,
         );
         let text = error.to_string();
-        assert!(text.contains("`pywin32` 306 has no wheel for python3.11 on x86_64"), "{text}");
+        assert!(
+            text.contains("`pywin32` 306 has no wheel for python3.11 on x86_64"),
+            "{text}"
+        );
         assert!(text.contains("win32, win_amd64"), "{text}");
     }
 

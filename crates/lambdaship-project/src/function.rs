@@ -86,7 +86,9 @@ impl FromStr for Handler {
 
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         let invalid = || {
-            format!("invalid handler `{value}`: expected `module.function`, e.g. `app.main.handler`")
+            format!(
+                "invalid handler `{value}`: expected `module.function`, e.g. `app.main.handler`"
+            )
         };
         let (module, function) = value.rsplit_once('.').ok_or_else(invalid)?;
         if !module.split('.').all(is_identifier) || !is_identifier(function) {
@@ -164,7 +166,13 @@ pub fn check_function_name(name: &str) -> Result<(), String> {
 pub fn sanitize_function_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     let trimmed: String = cleaned.trim_matches('-').chars().take(64).collect();
     if trimmed.is_empty() {

@@ -15,7 +15,9 @@ mod workspace;
 
 use std::path::{Path, PathBuf};
 
-pub use config::{DEFAULT_HANDLER, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, DependencySelection, Overrides};
+pub use config::{
+    DEFAULT_HANDLER, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, DependencySelection, Overrides,
+};
 pub use error::ProjectError;
 pub use function::{FunctionSpec, Handler};
 pub use lock::{LockFile, LockedPackage};
@@ -62,9 +64,7 @@ impl Project {
                 dir: dir.to_path_buf(),
             });
         }
-        let dir = dir
-            .canonicalize()
-            .map_err(|e| ProjectError::io(dir, e))?;
+        let dir = dir.canonicalize().map_err(|e| ProjectError::io(dir, e))?;
         let pyproject_path = dir.join("pyproject.toml");
         let requirements = dir.join("requirements.txt");
         let pyproject = if pyproject_path.is_file() {
@@ -160,11 +160,7 @@ impl Project {
 }
 
 /// Every `[tool.uv.sources]` path must exist, or uv fails later with a less direct message.
-fn check_path_sources(
-    pyproject: &PyProject,
-    path: &Path,
-    dir: &Path,
-) -> Result<(), ProjectError> {
+fn check_path_sources(pyproject: &PyProject, path: &Path, dir: &Path) -> Result<(), ProjectError> {
     for (name, source) in pyproject.path_sources() {
         if !dir.join(source).exists() {
             return Err(ProjectError::invalid(

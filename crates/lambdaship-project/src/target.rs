@@ -218,8 +218,16 @@ mod tests {
     #[test]
     fn unknown_values_name_the_choices() {
         let err = "python3.8".parse::<Runtime>().unwrap_err();
-        assert!(err.contains("python3.8") && err.contains("python3.14"), "{err}");
-        assert!("amd64".parse::<Architecture>().unwrap_err().contains("arm64"));
+        assert!(
+            err.contains("python3.8") && err.contains("python3.14"),
+            "{err}"
+        );
+        assert!(
+            "amd64"
+                .parse::<Architecture>()
+                .unwrap_err()
+                .contains("arm64")
+        );
         assert!("tar".parse::<Layout>().unwrap_err().contains("layers"));
     }
 }

@@ -62,9 +62,17 @@ fn function_tables_override_the_top_level_keys_and_flags_override_both() {
     assert_eq!(worker.architecture, Architecture::Arm64);
     assert_eq!(worker.handler.function(), "work");
     assert_eq!(project.functions[0].memory_mb, 512);
-    assert!(project.functions.iter().all(|f| f.runtime == Runtime::Python311));
+    assert!(
+        project
+            .functions
+            .iter()
+            .all(|f| f.runtime == Runtime::Python311)
+    );
     assert_eq!(project.select(Some("worker")).expect("found").len(), 1);
-    let err = project.select(Some("nope")).expect_err("unknown").to_string();
+    let err = project
+        .select(Some("nope"))
+        .expect_err("unknown")
+        .to_string();
     assert!(err.contains("`api`, `worker`"), "{err}");
 }
 
@@ -72,14 +80,20 @@ fn function_tables_override_the_top_level_keys_and_flags_override_both() {
 fn invalid_toml_reports_line_and_column() {
     let dir = uv_project("[tool.lambdaship]\nhandler = app.main.handler\n");
     let err = load_err(dir.path());
-    assert!(err.contains("pyproject.toml") && err.contains("line 6"), "{err}");
+    assert!(
+        err.contains("pyproject.toml") && err.contains("line 6"),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_values_name_the_field_and_the_choices() {
     let dir = uv_project("[tool.lambdaship]\nruntime = \"python3.8\"\n");
     let err = load_err(dir.path());
-    assert!(err.contains("line 6") && err.contains("python3.14"), "{err}");
+    assert!(
+        err.contains("line 6") && err.contains("python3.14"),
+        "{err}"
+    );
 
     let dir = uv_project("[tool.lambdaship]\nhandlr = \"app.main.handler\"\n");
     assert!(load_err(dir.path()).contains("unknown field `handlr`"));
@@ -96,7 +110,10 @@ fn a_uv_project_without_a_lock_says_run_uv_lock() {
     let dir = uv_project("");
     fs::remove_file(dir.path().join("uv.lock")).expect("rm");
     let err = load_err(dir.path());
-    assert!(err.contains("uv.lock not found") && err.contains("uv lock"), "{err}");
+    assert!(
+        err.contains("uv.lock not found") && err.contains("uv lock"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -124,8 +141,8 @@ fn a_workspace_member_uses_the_root_lock_and_its_package_name() {
         "packages/lib/pyproject.toml",
         "[project]\nname = \"lib\"\nversion = \"0\"\n",
     );
-    let project = Project::load(&dir.path().join("packages/api"), &Overrides::default())
-        .expect("loads");
+    let project =
+        Project::load(&dir.path().join("packages/api"), &Overrides::default()).expect("loads");
     let Dependencies::Locked(workspace) = &project.dependencies else {
         panic!("locked expected");
     };
@@ -140,9 +157,16 @@ fn a_workspace_member_uses_the_root_lock_and_its_package_name() {
 fn a_bare_requirements_file_is_a_project() {
     let dir = tempfile::tempdir().expect("temp dir");
     write(dir.path(), "requirements.txt", "idna==3.10\n");
-    write(dir.path(), "lambda_function.py", "def lambda_handler(e, c): pass\n");
+    write(
+        dir.path(),
+        "lambda_function.py",
+        "def lambda_handler(e, c): pass\n",
+    );
     let project = Project::load(dir.path(), &Overrides::default()).expect("loads");
-    assert!(matches!(project.dependencies, Dependencies::Requirements(_)));
+    assert!(matches!(
+        project.dependencies,
+        Dependencies::Requirements(_)
+    ));
     assert_eq!(project.functions[0].handler.to_string(), DEFAULT_HANDLER);
     assert_eq!(project.functions[0].include, ["lambda_function.py"]);
 }
