@@ -3,11 +3,13 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use serde::Deserialize;
 
+use crate::cache::{Cache, KeyBuilder};
 use crate::error::BuildError;
+use crate::uv::Uv;
 
 /// The compile script, run with `python -I -S -B -c`.
 const COMPILE_SCRIPT: &str = include_str!("../../../python/compile_bytecode.py");
@@ -44,7 +46,6 @@ pub struct BytecodeCompiler {
 
 #[derive(Deserialize)]
 struct ScriptOutput {
-    cache_tag: String,
     failed: Vec<(PathBuf, String)>,
 }
 
@@ -83,10 +84,15 @@ impl BytecodeCompiler {
         Some(format!("{dir}__pycache__/{name}.{}.pyc", self.cache_tag))
     }
 
-    /// Compiles `jobs`, several interpreters at once when there are many.
-    pub fn compile(&self, jobs: &[CompileJob]) -> Result<Vec<CompileFailure>, BuildError> {
+    /// Starts compiling `jobs`, several interpreters at once when there are many; the caller
+    /// can do other work until [`RunningCompile::wait`].
+    pub fn start(&self, jobs: &[CompileJob]) -> Result<RunningCompile, BuildError> {
+        let mut running = RunningCompile {
+            python: self.python.display().to_string(),
+            children: Vec::new(),
+        };
         if jobs.is_empty() {
-            return Ok(Vec::new());
+            return Ok(running);
         }
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         let workers = jobs.len().div_ceil(FILES_PER_WORKER).clamp(1, cores);
@@ -94,7 +100,10 @@ impl BytecodeCompiler {
         for (index, job) in jobs.iter().enumerate() {
             chunks[index % workers].push(job);
         }
-        let mut children = Vec::new();
+        let spawn_error = |source| BuildError::Spawn {
+            program: self.python.display().to_string(),
+            source,
+        };
         for chunk in &chunks {
             let mut child = Command::new(&self.python)
                 .args(["-I", "-S", "-B", "-c", COMPILE_SCRIPT])
@@ -102,10 +111,7 @@ impl BytecodeCompiler {
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
-                .map_err(|source| BuildError::Spawn {
-                    program: self.python.display().to_string(),
-                    source,
-                })?;
+                .map_err(spawn_error)?;
             let input: Vec<(&Path, &Path, &str)> = chunk
                 .iter()
                 .map(|job| {
@@ -117,6 +123,8 @@ impl BytecodeCompiler {
                 })
                 .collect();
             let payload = serde_json::to_vec(&input).map_err(std::io::Error::other);
+            // The script reads all of stdin before writing anything, so this cannot block on
+            // a full stdout pipe.
             let written = payload.and_then(|payload| {
                 let mut stdin = child
                     .stdin
@@ -124,28 +132,38 @@ impl BytecodeCompiler {
                     .ok_or_else(|| std::io::Error::other("no stdin"))?;
                 stdin.write_all(&payload)
             });
-            written.map_err(|source| BuildError::Spawn {
-                program: self.python.display().to_string(),
-                source,
-            })?;
-            children.push(child);
+            running.children.push(child);
+            written.map_err(spawn_error)?;
         }
+        Ok(running)
+    }
+}
+
+/// Compiler processes at work.
+#[derive(Debug)]
+pub struct RunningCompile {
+    python: String,
+    children: Vec<Child>,
+}
+
+impl RunningCompile {
+    /// Waits for every process; returns the sources that did not compile.
+    pub fn wait(self) -> Result<Vec<CompileFailure>, BuildError> {
         let mut failures = Vec::new();
-        for child in children {
+        for child in self.children {
             let output = child
                 .wait_with_output()
                 .map_err(|source| BuildError::Spawn {
-                    program: self.python.display().to_string(),
+                    program: self.python.clone(),
                     source,
                 })?;
             let parsed: Option<ScriptOutput> = serde_json::from_slice(&output.stdout).ok();
             let Some(parsed) = parsed.filter(|_| output.status.success()) else {
                 return Err(BuildError::Compiler {
-                    python: self.python.display().to_string(),
+                    python: self.python.clone(),
                     message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
                 });
             };
-            debug_assert_eq!(parsed.cache_tag, self.cache_tag);
             failures.extend(
                 parsed
                     .failed
@@ -155,6 +173,46 @@ impl BytecodeCompiler {
         }
         Ok(failures)
     }
+}
+
+/// The compiler for Python 3.`minor`: the interpreter found last time when it is unchanged
+/// (`uv python find` inspects every interpreter on the machine, which costs more than a
+/// whole incremental build), else a fresh `uv python find`.
+pub fn find_compiler(uv: &Uv, minor: u8, cwd: &Path, cache: &Cache) -> Option<BytecodeCompiler> {
+    let key = KeyBuilder::new("python").add(&[minor]).finish();
+    if let Some(remembered) = cache.text(&key) {
+        let mut lines = remembered.lines();
+        if let (Some(path), Some(tag), Some(stamp)) = (lines.next(), lines.next(), lines.next())
+            && file_stamp(Path::new(path)).as_deref() == Some(stamp)
+        {
+            return Some(BytecodeCompiler {
+                python: PathBuf::from(path),
+                cache_tag: tag.to_string(),
+            });
+        }
+    }
+    let compiler = BytecodeCompiler::new(uv.find_python(minor, cwd)?, minor)?;
+    if let Some(stamp) = file_stamp(&compiler.python) {
+        let record = format!(
+            "{}\n{}\n{stamp}\n",
+            compiler.python.display(),
+            compiler.cache_tag
+        );
+        // Remembering is an optimisation: a cache that cannot be written costs only time.
+        let _ = cache.put_text(&key, &record);
+    }
+    Some(compiler)
+}
+
+/// Size and modification time of the file `path` resolves to.
+fn file_stamp(path: &Path) -> Option<String> {
+    let metadata = std::fs::metadata(path).ok()?;
+    let modified = metadata
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some(format!("{} {}", metadata.len(), modified.as_nanos()))
 }
 
 #[cfg(test)]

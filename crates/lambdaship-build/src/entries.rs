@@ -1,11 +1,11 @@
 //! Turns collected files into archive entries: content checks, bytecode, compression.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use crate::archive::{ArchiveEntry, CompressedFile};
-use crate::bytecode::{BytecodeCompiler, CompileFailure, CompileJob};
+use crate::bytecode::{BytecodeCompiler, CompileFailure, CompileJob, RunningCompile};
 use crate::cache::{Cache, KeyBuilder};
 use crate::elf::{elf_machine, machine_name};
 use crate::error::BuildError;
@@ -39,21 +39,35 @@ struct LoadedFile {
     content: Vec<u8>,
 }
 
-/// The entries for `files` and their .pyc, and the sources that did not compile.
+/// The entries for `files` and their .pyc, and the sources that did not compile. Files are
+/// compressed while the interpreter compiles.
 pub(crate) fn build_entries(
     files: &[TreeFile],
     options: &EntryOptions<'_>,
 ) -> Result<(Vec<ArchiveEntry>, Vec<CompileFailure>), BuildError> {
-    let mut loaded = files
+    let loaded = files
         .par_iter()
         .map(|file| load(file, options))
         .collect::<Result<Vec<_>, _>>()?;
-    let (pyc_files, failures) = match options.compiler {
-        Some(compiler) => compile(files, &loaded, compiler, options)?,
-        None => (Vec::new(), Vec::new()),
+    let bytecode = match options.compiler {
+        Some(compiler) => Some(start_compile(files, &loaded, compiler, options)?),
+        None => None,
     };
-    loaded.extend(pyc_files);
-    let entries = loaded
+    let mut entries = compress(loaded, options)?;
+    let mut failures = Vec::new();
+    if let Some(bytecode) = bytecode {
+        let (pyc_files, compile_failures) = bytecode.finish(options)?;
+        entries.extend(compress(pyc_files, options)?);
+        failures = compile_failures;
+    }
+    Ok((entries, failures))
+}
+
+fn compress(
+    files: Vec<LoadedFile>,
+    options: &EntryOptions<'_>,
+) -> Result<Vec<ArchiveEntry>, BuildError> {
+    files
         .into_par_iter()
         .map(|file| {
             let compressed = match options.file_cache {
@@ -67,8 +81,7 @@ pub(crate) fn build_entries(
                 file: compressed,
             })
         })
-        .collect::<Result<Vec<_>, BuildError>>()?;
-    Ok((entries, failures))
+        .collect()
 }
 
 fn load(file: &TreeFile, options: &EntryOptions<'_>) -> Result<LoadedFile, BuildError> {
@@ -124,16 +137,25 @@ fn portable_shebang(content: Vec<u8>) -> Vec<u8> {
     content
 }
 
-/// Compiles the .py files among `loaded`, reusing cached .pyc when there is a file cache.
-fn compile(
+/// Bytecode being produced: .pyc already cached, and compiler processes at work.
+struct PendingBytecode {
+    ready: Vec<LoadedFile>,
+    /// Archive path, compiler output file and cache key of each .pyc being compiled.
+    compiling: Vec<(String, PathBuf, String)>,
+    running: RunningCompile,
+}
+
+/// Starts compiling the .py files among `loaded`, taking cached .pyc when there is a file
+/// cache.
+fn start_compile(
     files: &[TreeFile],
     loaded: &[LoadedFile],
     compiler: &BytecodeCompiler,
     options: &EntryOptions<'_>,
-) -> Result<(Vec<LoadedFile>, Vec<CompileFailure>), BuildError> {
+) -> Result<PendingBytecode, BuildError> {
     let mut ready = Vec::new();
     let mut jobs = Vec::new();
-    let mut pending = Vec::new();
+    let mut compiling = Vec::new();
     for (file, source) in files.iter().zip(loaded) {
         let Some(pyc_path) = compiler.pyc_path(&source.relative) else {
             continue;
@@ -158,24 +180,39 @@ fn compile(
             output: output.clone(),
             shown_as,
         });
-        pending.push((pyc_path, output, key));
+        compiling.push((pyc_path, output, key));
     }
-    let failures = compiler.compile(&jobs)?;
-    for (pyc_path, output, key) in pending {
-        // A source that failed to compile has no .pyc: it is shipped as source only.
-        let Ok(pyc) = std::fs::read(&output) else {
-            continue;
-        };
-        if let Some(cache) = options.file_cache {
-            cache.put_pyc(&key, &pyc)?;
+    Ok(PendingBytecode {
+        ready,
+        compiling,
+        running: compiler.start(&jobs)?,
+    })
+}
+
+impl PendingBytecode {
+    /// Waits for the compiler and reads back what it wrote.
+    fn finish(
+        self,
+        options: &EntryOptions<'_>,
+    ) -> Result<(Vec<LoadedFile>, Vec<CompileFailure>), BuildError> {
+        let failures = self.running.wait()?;
+        let mut ready = self.ready;
+        for (pyc_path, output, key) in self.compiling {
+            // A source that failed to compile has no .pyc: it is shipped as source only.
+            let Ok(pyc) = std::fs::read(&output) else {
+                continue;
+            };
+            if let Some(cache) = options.file_cache {
+                cache.put_pyc(&key, &pyc)?;
+            }
+            ready.push(LoadedFile {
+                relative: pyc_path,
+                executable: false,
+                content: pyc,
+            });
         }
-        ready.push(LoadedFile {
-            relative: pyc_path,
-            executable: false,
-            content: pyc,
-        });
+        Ok((ready, failures))
     }
-    Ok((ready, failures))
 }
 
 #[cfg(test)]

@@ -133,14 +133,14 @@ pub fn build(
         .display()
         .to_string();
 
-    let locked = locked_requirements(project, &context)?;
+    let (locked, pending_export) = locked_requirements(project, &context)?;
     let lock = match &project.dependencies {
         Dependencies::Locked(workspace) if locked.is_some() => {
             Some(LockFile::read(&workspace.lock_file)?)
         }
         _ => None,
     };
-    let mut compilers = Compilers::new(!options.no_bytecode);
+    let mut compilers = Compilers::new(!options.no_bytecode, &cache);
     let mut planned = Vec::new();
     for function in functions {
         let target = Target::of(function);
@@ -176,6 +176,9 @@ pub fn build(
         }
     }
 
+    if let Some(pending) = pending_export {
+        pending.confirm(&cache)?;
+    }
     let out_dir = options
         .out_dir
         .clone()
@@ -194,13 +197,14 @@ pub fn build(
 }
 
 /// The exported requirements of a uv project, cached by the content of the lock and every
-/// workspace pyproject.toml (so `uv export --locked` runs only when one of them changes).
+/// workspace pyproject.toml. On a cache miss the lock check runs in the background; the
+/// returned [`PendingExport`] must be confirmed before anything is written.
 fn locked_requirements(
     project: &Project,
     context: &PackContext<'_>,
-) -> Result<Option<Requirements>, BuildError> {
+) -> Result<(Option<Requirements>, Option<PendingExport>), BuildError> {
     let Dependencies::Locked(workspace) = &project.dependencies else {
-        return Ok(None);
+        return Ok((None, None));
     };
     let mut key = KeyBuilder::new("export");
     key.add_str(&context.uv.version)
@@ -213,13 +217,22 @@ fn locked_requirements(
         key.add_str(&input.display().to_string()).add(&content);
     }
     let key = key.finish();
-    let text = match context.cache.text(&key) {
-        Some(text) => text,
+    let (text, pending) = match context.cache.text(&key) {
+        Some(text) => (text, None),
         None => {
             context.progress.step("Exporting the locked requirements");
-            let text = context.uv.export(workspace, &project.selection)?;
-            context.cache.put_text(&key, &text)?;
-            text
+            let check = context.uv.start_lock_check(workspace)?;
+            let text = match context.uv.export(workspace, &project.selection) {
+                Ok(text) => text,
+                // A stale lock explains a failed export better than the export's own error.
+                Err(error) => return Err(check.finish().err().unwrap_or(error)),
+            };
+            let pending = PendingExport {
+                check,
+                key,
+                text: text.clone(),
+            };
+            (text, Some(pending))
         }
     };
     let mut requirements = Requirements::parse(&text);
@@ -227,7 +240,22 @@ fn locked_requirements(
         let own = relative_to(&project.dir, &workspace.root);
         requirements.local_paths.push(own);
     }
-    Ok(Some(requirements))
+    Ok((Some(requirements), pending))
+}
+
+/// An export whose lock check is still running.
+struct PendingExport {
+    check: uv::LockCheck,
+    key: String,
+    text: String,
+}
+
+impl PendingExport {
+    /// Waits for the lock check and, when the lock is current, caches the export.
+    fn confirm(self, cache: &Cache) -> Result<(), BuildError> {
+        self.check.finish()?;
+        cache.put_text(&self.key, &self.text)
+    }
 }
 
 /// `dir` as a `./`-path relative to `base`.
@@ -241,15 +269,17 @@ fn relative_to(dir: &Path, base: &Path) -> String {
 
 /// Bytecode compilers by runtime, looked up once each; a missing interpreter is reported
 /// once.
-struct Compilers {
+struct Compilers<'a> {
     enabled: bool,
+    cache: &'a Cache,
     found: BTreeMap<u8, Option<BytecodeCompiler>>,
 }
 
-impl Compilers {
-    fn new(enabled: bool) -> Self {
+impl<'a> Compilers<'a> {
+    fn new(enabled: bool, cache: &'a Cache) -> Self {
         Compilers {
             enabled,
+            cache,
             found: BTreeMap::new(),
         }
     }
@@ -265,12 +295,11 @@ impl Compilers {
             return None;
         }
         let minor = target.runtime.minor();
+        let cache = self.cache;
         self.found
             .entry(minor)
             .or_insert_with(|| {
-                let compiler = uv
-                    .find_python(minor, cwd)
-                    .and_then(|python| BytecodeCompiler::new(python, minor));
+                let compiler = bytecode::find_compiler(uv, minor, cwd, cache);
                 if compiler.is_none() {
                     progress.warn(&format!(
                         "no Python 3.{minor} interpreter found: building {} without bytecode, so every cold start compiles every module. Install Python 3.{minor} (e.g. `uv python install 3.{minor}` or your OS package) to get bytecode, or pass --no-bytecode to silence this",

@@ -127,7 +127,9 @@ pub(crate) fn local(
         .step(&format!("Building local packages: {}", paths.join(", ")));
     let staging = context.cache.staging()?;
     let site = staging.path().join("site");
-    context.uv.install_local(base, paths, &site, pack.target)?;
+    context
+        .uv
+        .install_local(base, paths, &site, pack.target, staging.path())?;
     let entries = install_tree_entries(context, staging.path(), &site, pack)?;
     context.cache.put_pack(&key, &entries)?;
     Ok(entries)

@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use lambdaship_project::{DependencySelection, Workspace};
 
@@ -66,8 +66,8 @@ impl Uv {
         }
     }
 
-    /// The locked, non-dev, non-editable requirements of the workspace's project, checking
-    /// that uv.lock is up to date.
+    /// The locked, non-dev, non-editable requirements of the workspace's project, as uv.lock
+    /// has them (`--frozen`); [`Uv::start_lock_check`] tells whether the lock is current.
     pub fn export(
         &self,
         workspace: &Workspace,
@@ -76,7 +76,7 @@ impl Uv {
         let mut command = self.command(&workspace.root);
         command.args([
             "export",
-            "--locked",
+            "--frozen",
             "--format",
             "requirements.txt",
             "--no-default-groups",
@@ -95,16 +95,27 @@ impl Uv {
         for extra in &selection.extras {
             command.args(["--extra", extra]);
         }
-        match self.run(command, "export") {
-            Ok(output) => Ok(String::from_utf8_lossy(&output.stdout).into_owned()),
-            Err(BuildError::Uv { message, .. }) if message.contains("needs to be updated") => {
-                Err(BuildError::StaleLock {
-                    lock: workspace.lock_file.clone(),
-                    root: workspace.root.clone(),
-                })
-            }
-            Err(other) => Err(other),
-        }
+        let output = self.run(command, "export")?;
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// Starts `uv lock --check` in the background: it costs a resolution, so the build goes
+    /// on and [`LockCheck::finish`] is awaited before anything is written.
+    pub fn start_lock_check(&self, workspace: &Workspace) -> Result<LockCheck, BuildError> {
+        let mut command = self.command(&workspace.root);
+        command
+            .args(["lock", "--check", "--quiet"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = command.spawn().map_err(|source| BuildError::Spawn {
+            program: "uv lock --check".to_string(),
+            source,
+        })?;
+        Ok(LockCheck {
+            child,
+            lock: workspace.lock_file.clone(),
+            root: workspace.root.clone(),
+        })
     }
 
     /// Resolves a requirements.txt for `target`, pinned and hashed.
@@ -134,29 +145,76 @@ impl Uv {
         wheel_only: &[String],
     ) -> Result<(), BuildError> {
         let cwd = requirements.parent().unwrap_or(Path::new("."));
-        let mut command = self.install_command(cwd, target, site);
-        for name in wheel_only {
-            command.args(["--only-binary", name]);
-        }
-        command.arg("-r").arg(requirements);
-        self.run(command, "pip install")
-            .map_err(|e| translate_install_error(e, target))?;
-        Ok(())
+        let make = || {
+            let mut command = self.install_command(cwd, target, site);
+            for name in wheel_only {
+                command.args(["--only-binary", name]);
+            }
+            command.arg("-r").arg(requirements);
+            command
+        };
+        self.run_offline_first(make, Some(site), target, "pip install")
     }
 
-    /// Builds the local packages in `paths` (relative to `base`) as wheels and installs them
-    /// into `site`; `names` are refreshed so uv rebuilds them from their current sources.
+    /// Builds each local package in `paths` (relative to `base`) into a wheel from its
+    /// current sources (`uv build` never reuses an old build), then installs the wheels into
+    /// `site`.
     pub fn install_local(
         &self,
         base: &Path,
         paths: &[String],
         site: &Path,
         target: Target,
+        staging: &Path,
     ) -> Result<(), BuildError> {
-        let mut command = self.install_command(base, target, site);
-        command.arg("--refresh");
-        command.args(paths);
-        self.run(command, "pip install")
+        let wheels = staging.join("wheels");
+        for path in paths {
+            let make = || {
+                let mut command = self.command(base);
+                command
+                    .args(["build", "--wheel", "--quiet", "--no-create-gitignore"])
+                    .arg("--out-dir")
+                    .arg(&wheels)
+                    .arg(path);
+                command
+            };
+            self.run_offline_first(make, None, target, "build")?;
+        }
+        let mut built: Vec<PathBuf> = std::fs::read_dir(&wheels)
+            .map_err(|e| BuildError::io("cannot read", &wheels, e))?
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .filter(|path| path.extension().is_some_and(|ext| ext == "whl"))
+            .collect();
+        built.sort();
+        let make = || {
+            let mut command = self.install_command(base, target, site);
+            command.args(&built);
+            command
+        };
+        self.run_offline_first(make, Some(site), target, "pip install")
+    }
+
+    /// Runs an install from uv's cache alone first, and over the network only when the cache
+    /// cannot satisfy it. The pins are exact and hashed, so a cached index page can only make
+    /// the offline attempt fail, never install something else; it saves the index round trips
+    /// that dominate a warm install.
+    fn run_offline_first(
+        &self,
+        make: impl Fn() -> Command,
+        output: Option<&Path>,
+        target: Target,
+        action: &str,
+    ) -> Result<(), BuildError> {
+        let mut offline = make();
+        offline.arg("--offline");
+        if self.run(offline, action).is_ok() {
+            return Ok(());
+        }
+        if let Some(output) = output.filter(|output| output.exists()) {
+            std::fs::remove_dir_all(output)
+                .map_err(|e| BuildError::io("cannot clean", output, e))?;
+        }
+        self.run(make(), action)
             .map_err(|e| translate_install_error(e, target))?;
         Ok(())
     }
@@ -184,6 +242,42 @@ impl Uv {
         let output = command.output().ok()?;
         let path = String::from_utf8_lossy(&output.stdout).trim().to_string();
         (output.status.success() && !path.is_empty()).then(|| PathBuf::from(path))
+    }
+}
+
+/// A running `uv lock --check`.
+#[derive(Debug)]
+pub struct LockCheck {
+    child: Child,
+    lock: PathBuf,
+    root: PathBuf,
+}
+
+impl LockCheck {
+    /// Waits for the check: an out-of-date lock is [`BuildError::StaleLock`].
+    pub fn finish(self) -> Result<(), BuildError> {
+        let output = self
+            .child
+            .wait_with_output()
+            .map_err(|source| BuildError::Spawn {
+                program: "uv lock --check".to_string(),
+                source,
+            })?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let message = String::from_utf8_lossy(&output.stderr).trim().to_string();
+        if message.contains("needs to be updated") {
+            Err(BuildError::StaleLock {
+                lock: self.lock,
+                root: self.root,
+            })
+        } else {
+            Err(BuildError::Uv {
+                action: "lock --check".to_string(),
+                message,
+            })
+        }
     }
 }
 

@@ -364,3 +364,21 @@ fn several_functions_share_one_dependency_set() {
         unknown.stderr()
     );
 }
+
+#[test]
+fn editing_a_workspace_member_rebuilds_its_wheel() {
+    let project = copy_example("workspace");
+    let first = build(project.path(), &[]);
+    let source = project.path().join("library/src/library/__init__.py");
+    let text = std::fs::read_to_string(&source).unwrap();
+    std::fs::write(
+        &source,
+        text.replace("Hello from library!", "Hello from the edited library!"),
+    )
+    .unwrap();
+    let second = build(project.path(), &[]);
+    assert_ne!(artifact_hashes(&first), artifact_hashes(&second));
+    let task_root = unzip(&second.artifact("zip"));
+    let installed = std::fs::read_to_string(task_root.path().join("library/__init__.py")).unwrap();
+    assert!(installed.contains("edited library"), "{installed}");
+}
