@@ -37,7 +37,7 @@ pub enum BuildError {
     },
     /// A package has wheels, none for the target.
     #[error(
-        "package `{package}`{version} has no wheel for {target}{available}\n  fix: pick a version of `{package}` with wheels for this runtime and architecture, or change `runtime`/`architecture` in [tool.lambdaship]"
+        "package `{package}`{version} has no wheel for {target}{available}\n  fix: pick a version of `{package}` with wheels for this runtime and architecture, or change `runtime`/`architecture` in [tool.lambdaship] (python3.9-3.11 take manylinux wheels up to glibc 2.17, python3.12 and later up to 2.34)"
     )]
     NoWheelForTarget {
         /// The package name.
@@ -48,6 +48,18 @@ pub enum BuildError {
         target: String,
         /// What wheels exist, as a sentence tail, or empty.
         available: String,
+    },
+    /// No wheel fits the target, and without a lock it is unknown whether any exists.
+    #[error(
+        "package `{package}`{version} has no wheel usable on {target}: either none of its wheels is built for it, or it has only a source distribution.\n  fix: pick a version of `{package}` with wheels for this runtime and architecture, or allow building it with `build_from_source = [\"{package}\"]` in [tool.lambdaship]"
+    )]
+    NoUsableWheel {
+        /// The package name.
+        package: String,
+        /// ` VERSION`, or empty.
+        version: String,
+        /// The target, described.
+        target: String,
     },
     /// uv failed for another reason.
     #[error("`uv {action}` failed:\n{message}")]

@@ -18,6 +18,7 @@ mod platform;
 mod requirements;
 mod tree;
 mod uv;
+mod wheel_errors;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -155,7 +156,10 @@ pub fn build(
                     target.describe()
                 ));
                 (
-                    Requirements::parse(&uv.compile(file, target)?),
+                    Requirements::parse(
+                        &uv.compile(file, target)
+                            .map_err(|e| wheel_errors::explain(e, target, None))?,
+                    ),
                     project.dir.clone(),
                 )
             }

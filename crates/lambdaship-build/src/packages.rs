@@ -15,6 +15,7 @@ use crate::platform::Target;
 use crate::requirements::Requirements;
 use crate::tree;
 use crate::uv::Uv;
+use crate::wheel_errors;
 
 /// What every pack build needs.
 pub(crate) struct PackContext<'a> {
@@ -66,9 +67,6 @@ pub(crate) fn third_party(
     if requirements.pins.is_empty() {
         return Ok(Vec::new());
     }
-    if let Some(lock) = lock {
-        check_wheels_locked(requirements, build_from_source, lock, pack.target)?;
-    }
     context.progress.step(&format!(
         "Installing {} packages for {}",
         requirements.pins.len(),
@@ -87,7 +85,8 @@ pub(crate) fn third_party(
         .collect();
     context
         .uv
-        .install_pins(&requirements_file, &site, pack.target, &wheel_only)?;
+        .install_pins(&requirements_file, &site, pack.target, &wheel_only)
+        .map_err(|e| wheel_errors::explain(e, pack.target, lock))?;
     let entries = install_tree_entries(context, staging.path(), &site, pack)?;
     context.cache.put_pack(&key, &entries)?;
     Ok(entries)
@@ -164,32 +163,4 @@ fn install_tree_entries(
     // templates) are shipped without bytecode, as pip and uv do.
     let (entries, _failures) = build_entries(&files, &options)?;
     Ok(entries)
-}
-
-/// Fails early, naming the package, when uv.lock shows a pinned package has no wheel at all.
-fn check_wheels_locked(
-    requirements: &Requirements,
-    build_from_source: &[String],
-    lock: &LockFile,
-    target: Target,
-) -> Result<(), BuildError> {
-    for pin in &requirements.pins {
-        if build_from_source.contains(&pin.name) {
-            continue;
-        }
-        let Some(version) = &pin.version else {
-            continue;
-        };
-        if let Some(locked) = lock.find(&pin.name, version)
-            && locked.has_sdist
-            && locked.wheels.is_empty()
-        {
-            return Err(BuildError::SdistOnly {
-                package: pin.name.clone(),
-                version: format!(" {version}"),
-                target: target.describe(),
-            });
-        }
-    }
-    Ok(())
 }

@@ -129,9 +129,7 @@ impl Uv {
             .arg("--python-platform")
             .arg(target.uv_python_platform())
             .arg(requirements);
-        let output = self
-            .run(command, "pip compile")
-            .map_err(|e| translate_install_error(e, target))?;
+        let output = self.run(command, "pip compile")?;
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
@@ -153,7 +151,7 @@ impl Uv {
             command.arg("-r").arg(requirements);
             command
         };
-        self.run_offline_first(make, Some(site), target, "pip install")
+        self.run_offline_first(make, Some(site), "pip install")
     }
 
     /// Builds each local package in `paths` (relative to `base`) into a wheel from its
@@ -178,7 +176,7 @@ impl Uv {
                     .arg(path);
                 command
             };
-            self.run_offline_first(make, None, target, "build")?;
+            self.run_offline_first(make, None, "build")?;
         }
         let mut built: Vec<PathBuf> = std::fs::read_dir(&wheels)
             .map_err(|e| BuildError::io("cannot read", &wheels, e))?
@@ -191,7 +189,7 @@ impl Uv {
             command.args(&built);
             command
         };
-        self.run_offline_first(make, Some(site), target, "pip install")
+        self.run_offline_first(make, Some(site), "pip install")
     }
 
     /// Runs an install from uv's cache alone first, and over the network only when the cache
@@ -202,7 +200,6 @@ impl Uv {
         &self,
         make: impl Fn() -> Command,
         output: Option<&Path>,
-        target: Target,
         action: &str,
     ) -> Result<(), BuildError> {
         let mut offline = make();
@@ -214,8 +211,7 @@ impl Uv {
             std::fs::remove_dir_all(output)
                 .map_err(|e| BuildError::io("cannot clean", output, e))?;
         }
-        self.run(make(), action)
-            .map_err(|e| translate_install_error(e, target))?;
+        self.run(make(), action)?;
         Ok(())
     }
 
@@ -278,106 +274,5 @@ impl LockCheck {
                 message,
             })
         }
-    }
-}
-
-/// Turns uv's "no wheel" resolution failures into errors naming the package and the fix.
-fn translate_install_error(error: BuildError, target: Target) -> BuildError {
-    let BuildError::Uv { message, .. } = &error else {
-        return error;
-    };
-    let Some((package, version)) = failing_package(message) else {
-        return error;
-    };
-    let version = version.map(|v| format!(" {v}")).unwrap_or_default();
-    if message.contains("has no usable wheels") || message.contains("has no wheels are available") {
-        return BuildError::SdistOnly {
-            package,
-            version,
-            target: target.describe(),
-        };
-    }
-    if message.contains("has no wheels with a matching") {
-        let available = message
-            .lines()
-            .find_map(|line| line.split_once("on the following platforms: "))
-            .map(|(_, platforms)| format!(": wheels exist only for {}", platforms.replace('`', "")))
-            .unwrap_or_default();
-        return BuildError::NoWheelForTarget {
-            package,
-            version,
-            target: target.describe(),
-            available,
-        };
-    }
-    error
-}
-
-/// The package in uv's "Because NAME==VERSION has no ..." explanation.
-fn failing_package(message: &str) -> Option<(String, Option<String>)> {
-    let start = message.find("Because ")? + "Because ".len();
-    let rest = &message[start..];
-    let spec = rest.split(" has no ").next()?.trim();
-    if spec.contains(' ') {
-        return None;
-    }
-    Some(match spec.split_once("==") {
-        Some((name, version)) => (name.to_string(), Some(version.to_string())),
-        None => (spec.to_string(), None),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use lambdaship_project::{Architecture, Runtime};
-
-    const TARGET: Target = Target {
-        runtime: Runtime::Python311,
-        architecture: Architecture::X86_64,
-    };
-
-    fn uv_error(message: &str) -> BuildError {
-        BuildError::Uv {
-            action: "pip install".to_string(),
-            message: message.to_string(),
-        }
-    }
-
-    #[test]
-    fn sdist_only_failures_name_the_package_and_the_opt_in() {
-        let error = translate_install_error(
-            uv_error(
-                "  cause: Because docopt==0.6.2 has no usable wheels and you require docopt==0.6.2, we can conclude...",
-            ),
-            TARGET,
-        );
-        let text = error.to_string();
-        assert!(
-            text.contains("`docopt` 0.6.2") && text.contains("build_from_source = [\"docopt\"]"),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn platform_failures_list_the_available_platforms() {
-        let error = translate_install_error(
-            uv_error(
-                "  cause: Because pywin32==306 has no wheels with a matching platform tag (e.g., `manylinux_2_17_x86_64`) and you require pywin32==306, we can conclude that your requirements are unsatisfiable.\n\nhint: Wheels are available for `pywin32` (v306) on the following platforms: `win32`, `win_amd64`",
-            ),
-            TARGET,
-        );
-        let text = error.to_string();
-        assert!(
-            text.contains("`pywin32` 306 has no wheel for python3.11 on x86_64"),
-            "{text}"
-        );
-        assert!(text.contains("win32, win_amd64"), "{text}");
-    }
-
-    #[test]
-    fn other_failures_keep_uvs_message() {
-        let error = translate_install_error(uv_error("network down"), TARGET);
-        assert!(error.to_string().contains("network down"));
     }
 }

@@ -173,6 +173,19 @@ fn package_without_a_wheel_for_the_target_names_it_and_the_platforms() {
 }
 
 #[test]
+fn locked_package_whose_wheels_need_a_newer_glibc_lists_them() {
+    // numpy 2.4 has cp311 wheels for manylinux_2_27/2_28 only; python3.11 runs on glibc 2.26.
+    let project = locked_project("numpy==2.4.6", "");
+    build(project.path(), &[]).assert_failed_with(
+        project.path(),
+        &[
+            "package `numpy` 2.4.6 has no wheel for python3.11 on x86_64 (manylinux_2_17_x86_64)",
+            "manylinux_2_27_x86_64.manylinux_2_28_x86_64",
+        ],
+    );
+}
+
+#[test]
 fn native_code_for_another_architecture_names_the_file() {
     let project = copy_example("hello-fastapi");
     let native = std::env::current_exe().unwrap();
