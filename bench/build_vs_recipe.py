@@ -33,14 +33,9 @@ TIMEOUT = 900
 
 
 def run(command: list[str], cwd: Path, env: dict | None = None) -> None:
-    subprocess.run(
-        command,
-        cwd=cwd,
-        env=env,
-        check=True,
-        timeout=TIMEOUT,
-        stdout=subprocess.DEVNULL,
-    )
+    result = subprocess.run(command, cwd=cwd, env=env, timeout=TIMEOUT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed in {cwd}:\n{result.stderr}")
 
 
 def timed(action) -> float:

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use flate2::Compression;
 use flate2::write::DeflateEncoder;
+use sha2::{Digest, Sha256};
 
 /// DOS date of 1980-01-01, the earliest a zip can hold (an earlier time underflows to 2098).
 const DOS_DATE_1980_01_01: u16 = (1 << 5) | 1;
@@ -28,12 +29,21 @@ const METHOD_DEFLATED: u16 = 8;
 /// The compression level used for every entry: fixed so the bytes never vary.
 const DEFLATE_LEVEL: u32 = 6;
 
+/// Bytes that can back a [`Payload`]: an owned buffer or a mapped cache file.
+pub type SharedBytes = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
 /// Bytes shared between the cache and an archive being written, without copying.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Payload {
-    buffer: Arc<Vec<u8>>,
+    buffer: SharedBytes,
     start: usize,
     len: usize,
+}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Payload({} bytes)", self.len)
+    }
 }
 
 impl Payload {
@@ -48,8 +58,9 @@ impl Payload {
     }
 
     /// `len` bytes of `buffer` from `start`; `None` when out of bounds.
-    pub fn slice(buffer: &Arc<Vec<u8>>, start: usize, len: usize) -> Option<Self> {
-        (start.checked_add(len)? <= buffer.len()).then(|| Payload {
+    pub fn slice(buffer: &SharedBytes, start: usize, len: usize) -> Option<Self> {
+        let end = start.checked_add(len)?;
+        ((**buffer).as_ref().len() >= end).then(|| Payload {
             buffer: Arc::clone(buffer),
             start,
             len,
@@ -58,7 +69,7 @@ impl Payload {
 
     /// The bytes.
     pub fn as_slice(&self) -> &[u8] {
-        &self.buffer[self.start..self.start + self.len]
+        &(*self.buffer).as_ref()[self.start..self.start + self.len]
     }
 }
 
@@ -69,6 +80,9 @@ pub struct CompressedFile {
     pub crc32: u32,
     /// Uncompressed size.
     pub size: u64,
+    /// SHA-256 of the uncompressed bytes: identifies the content when deciding whether an
+    /// archive on disk already holds exactly these files.
+    pub sha256: [u8; 32],
     /// Whether `data` is deflated (otherwise stored).
     pub deflated: bool,
     /// The bytes as they go into the archive.
@@ -93,6 +107,7 @@ impl CompressedFile {
         Ok(CompressedFile {
             crc32,
             size: content.len() as u64,
+            sha256: Sha256::digest(content).into(),
             deflated: deflated_flag,
             data: Payload::new(data),
         })

@@ -1,13 +1,13 @@
 //! Bytecode for fast cold starts: unchecked-hash .pyc compiled by an interpreter of the
 //! runtime's exact minor version, recording the paths Lambda will see.
 
+use std::ffi::OsStr;
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use serde::Deserialize;
-
-use crate::cache::{Cache, KeyBuilder};
+use crate::cache::{Cache, KeyBuilder, file_stamp};
 use crate::error::BuildError;
 use crate::uv::Uv;
 
@@ -42,11 +42,6 @@ pub struct CompileFailure {
 pub struct BytecodeCompiler {
     python: PathBuf,
     cache_tag: String,
-}
-
-#[derive(Deserialize)]
-struct ScriptOutput {
-    failed: Vec<(PathBuf, String)>,
 }
 
 impl BytecodeCompiler {
@@ -112,26 +107,25 @@ impl BytecodeCompiler {
                 .stderr(Stdio::piped())
                 .spawn()
                 .map_err(spawn_error)?;
-            let input: Vec<(&Path, &Path, &str)> = chunk
-                .iter()
-                .map(|job| {
-                    (
-                        job.source.as_path(),
-                        job.output.as_path(),
-                        job.shown_as.as_str(),
-                    )
-                })
-                .collect();
-            let payload = serde_json::to_vec(&input).map_err(std::io::Error::other);
+            let mut payload = Vec::new();
+            for job in chunk {
+                let fields = [
+                    job.source.as_os_str(),
+                    job.output.as_os_str(),
+                    OsStr::new(&job.shown_as),
+                ];
+                for field in fields {
+                    payload.extend_from_slice(field.as_bytes());
+                    payload.push(0);
+                }
+            }
             // The script reads all of stdin before writing anything, so this cannot block on
             // a full stdout pipe.
-            let written = payload.and_then(|payload| {
-                let mut stdin = child
-                    .stdin
-                    .take()
-                    .ok_or_else(|| std::io::Error::other("no stdin"))?;
-                stdin.write_all(&payload)
-            });
+            let written = child
+                .stdin
+                .take()
+                .ok_or_else(|| std::io::Error::other("no stdin"))
+                .and_then(|mut stdin| stdin.write_all(&payload));
             running.children.push(child);
             written.map_err(spawn_error)?;
         }
@@ -157,19 +151,20 @@ impl RunningCompile {
                     program: self.python.clone(),
                     source,
                 })?;
-            let parsed: Option<ScriptOutput> = serde_json::from_slice(&output.stdout).ok();
-            let Some(parsed) = parsed.filter(|_| output.status.success()) else {
+            // stdout: the cache tag, then (source, message) pairs, each NUL-terminated.
+            let mut fields = output.stdout.split(|&b| b == 0);
+            if !output.status.success() || fields.next().is_none_or(<[u8]>::is_empty) {
                 return Err(BuildError::Compiler {
                     python: self.python.clone(),
                     message: String::from_utf8_lossy(&output.stderr).trim().to_string(),
                 });
-            };
-            failures.extend(
-                parsed
-                    .failed
-                    .into_iter()
-                    .map(|(source, message)| CompileFailure { source, message }),
-            );
+            }
+            while let (Some(source), Some(message)) = (fields.next(), fields.next()) {
+                failures.push(CompileFailure {
+                    source: PathBuf::from(OsStr::from_bytes(source)),
+                    message: String::from_utf8_lossy(message).into_owned(),
+                });
+            }
         }
         Ok(failures)
     }
@@ -204,17 +199,6 @@ pub fn find_compiler(uv: &Uv, minor: u8, cwd: &Path, cache: &Cache) -> Option<By
     Some(compiler)
 }
 
-/// Size and modification time of the file `path` resolves to.
-fn file_stamp(path: &Path) -> Option<String> {
-    let metadata = std::fs::metadata(path).ok()?;
-    let modified = metadata
-        .modified()
-        .ok()?
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?;
-    Some(format!("{} {}", metadata.len(), modified.as_nanos()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,5 +222,52 @@ mod tests {
             Some("__pycache__/six.cpython-311.pyc")
         );
         assert_eq!(compiler.pyc_path("data.json"), None);
+    }
+
+    /// The fast compile script must write exactly what py_compile writes.
+    #[test]
+    fn script_output_matches_py_compile_and_reports_bad_sources() {
+        let compiler = BytecodeCompiler::new(PathBuf::from("python3"), 11)
+            .expect("the machine's python3 is CPython 3.11");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let good = dir.path().join("good.py");
+        let bad = dir.path().join("bad.py");
+        std::fs::write(
+            &good,
+            "import os\n\ndef f(x):\n    return [i * x for i in range(3)]\n",
+        )
+        .expect("write");
+        std::fs::write(&bad, "print 'python 2'\n").expect("write");
+        let jobs: Vec<CompileJob> = [&good, &bad]
+            .into_iter()
+            .map(|source| CompileJob {
+                source: source.clone(),
+                output: dir
+                    .path()
+                    .join("out")
+                    .join(source.file_name().expect("name")),
+                shown_as: format!(
+                    "/var/task/{}",
+                    source.file_name().expect("name").to_string_lossy()
+                ),
+            })
+            .collect();
+        let failures = compiler.start(&jobs).expect("start").wait().expect("wait");
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(failures[0].source, bad);
+
+        let reference = dir.path().join("reference.pyc");
+        let status = Command::new("python3")
+            .arg("-c")
+            .arg("import py_compile, sys; py_compile.compile(sys.argv[1], cfile=sys.argv[2], dfile='/var/task/good.py', doraise=True, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)")
+            .arg(&good)
+            .arg(&reference)
+            .status()
+            .expect("python3 runs");
+        assert!(status.success());
+        assert_eq!(
+            std::fs::read(&jobs[0].output).expect("compiled"),
+            std::fs::read(&reference).expect("reference")
+        );
     }
 }

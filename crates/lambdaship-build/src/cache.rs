@@ -16,11 +16,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::archive::{ArchiveEntry, CompressedFile, Payload};
+use crate::archive::{ArchiveEntry, CompressedFile, Payload, SharedBytes};
 use crate::error::BuildError;
 
 /// Bumped whenever what the cache holds changes meaning, so old entries are never read.
-const CACHE_FORMAT: &str = "lambdaship-cache-1";
+const CACHE_FORMAT: &str = "lambdaship-cache-2";
 
 /// A cache directory.
 #[derive(Debug, Clone)]
@@ -61,12 +61,31 @@ impl KeyBuilder {
     }
 }
 
+/// Identifies one version of a file: size, modification time and inode of what `path`
+/// resolves to. It changes whenever the file is rewritten or replaced.
+pub fn file_stamp(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(path).ok()?;
+    let modified = metadata
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    Some(format!(
+        "{} {} {}",
+        metadata.len(),
+        modified.as_nanos(),
+        metadata.ino()
+    ))
+}
+
 #[derive(Serialize, Deserialize)]
 struct PackIndexEntry {
     path: String,
     executable: bool,
     crc32: u32,
     size: u64,
+    sha256: String,
     deflated: bool,
     offset: usize,
     len: usize,
@@ -147,9 +166,10 @@ impl Cache {
         }
         let file = CompressedFile::compress(content)
             .map_err(|e| BuildError::io("cannot compress", &path, e))?;
-        let mut stored = Vec::with_capacity(file.data.as_slice().len() + 5);
+        let mut stored = Vec::with_capacity(file.data.as_slice().len() + 37);
         stored.extend_from_slice(&file.crc32.to_le_bytes());
         stored.push(u8::from(file.deflated));
+        stored.extend_from_slice(&file.sha256);
         stored.extend_from_slice(file.data.as_slice());
         self.write_atomic(&path, &stored)?;
         Ok(file)
@@ -160,7 +180,7 @@ impl Cache {
         let dir = self.root.join("packs");
         let index = std::fs::read(dir.join(format!("{key}.json"))).ok()?;
         let index: Vec<PackIndexEntry> = serde_json::from_slice(&index).ok()?;
-        let data = Arc::new(std::fs::read(dir.join(format!("{key}.bin"))).ok()?);
+        let data = map_file(&dir.join(format!("{key}.bin")))?;
         index
             .into_iter()
             .map(|entry| {
@@ -170,6 +190,7 @@ impl Cache {
                     file: CompressedFile {
                         crc32: entry.crc32,
                         size: entry.size,
+                        sha256: hex::decode(&entry.sha256).ok()?.try_into().ok()?,
                         deflated: entry.deflated,
                         data: Payload::slice(&data, entry.offset, entry.len)?,
                     },
@@ -189,6 +210,7 @@ impl Cache {
                 executable: entry.executable,
                 crc32: entry.file.crc32,
                 size: entry.file.size,
+                sha256: hex::encode(entry.file.sha256),
                 deflated: entry.file.deflated,
                 offset: data.len(),
                 len: bytes.len(),
@@ -203,15 +225,33 @@ impl Cache {
     }
 }
 
+/// The content of a pack's data file, mapped rather than read: an archive copies only the
+/// pages it writes, and a layer that is not rewritten costs nothing.
+fn map_file(path: &Path) -> Option<SharedBytes> {
+    let file = std::fs::File::open(path).ok()?;
+    if file.metadata().ok()?.len() == 0 {
+        // An empty file cannot be mapped.
+        return Some(Arc::new(Vec::new()));
+    }
+    // SAFETY: cache files are written to a temporary name and renamed into place, never
+    // modified in place, so the mapped bytes cannot change under us; a file removed while
+    // mapped keeps its pages.
+    let map = unsafe { memmap2::Mmap::map(&file) }.ok()?;
+    Some(Arc::new(map))
+}
+
+/// A stored compressed file: CRC-32 (4 bytes), deflated flag (1), SHA-256 (32), data.
 fn decode_file(stored: Vec<u8>, content: &[u8]) -> Option<CompressedFile> {
     let crc32 = u32::from_le_bytes(stored.get(..4)?.try_into().ok()?);
     let deflated = *stored.get(4)? == 1;
+    let sha256: [u8; 32] = stored.get(5..37)?.try_into().ok()?;
     // A damaged entry is recomputed rather than trusted.
     (crc32 == crc32fast::hash(content)).then(|| CompressedFile {
         crc32,
         size: content.len() as u64,
+        sha256,
         deflated,
-        data: Payload::new(stored[5..].to_vec()),
+        data: Payload::new(stored[37..].to_vec()),
     })
 }
 

@@ -23,7 +23,7 @@ mod wheel_errors;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use lambdaship_project::{Dependencies, FunctionSpec, Layout, LockFile, Project};
+use lambdaship_project::{Dependencies, FunctionSpec, LockFile, Project};
 use serde::Serialize;
 
 pub use archive::{ArchiveEntry, ArchiveStats, CompressedFile, write_zip};
@@ -187,7 +187,7 @@ pub fn build(
         .out_dir
         .clone()
         .unwrap_or_else(|| project.dir.join("dist").join("lambda"));
-    let artifacts = output::write_archives(&out_dir, &planned, progress)?;
+    let artifacts = output::write_archives(&out_dir, &planned, &cache, progress)?;
     for artifact in &artifacts {
         if artifact.size > DIRECT_UPLOAD_LIMIT_BYTES {
             progress.warn(&format!(
@@ -328,27 +328,35 @@ fn function_parts(
 ) -> Result<FunctionParts, BuildError> {
     let target = Target::of(function);
     let dependency_root = dependency_root(function.runtime, function.layout);
-    let third_party = packages::third_party(
-        context,
-        requirements,
-        &function.build_from_source,
-        lock,
-        &PackTarget {
-            target,
-            compiler,
-            shown_root: &dependency_root,
-            function: &function.name,
-        },
-    )?;
     let task_root_pack = PackTarget {
         target,
         compiler,
         shown_root: platform::TASK_ROOT,
         function: &function.name,
     };
-    let local = packages::local(context, base, &requirements.local_paths, &task_root_pack)?;
-    let app = app_entries(project, function, &task_root_pack, context)?;
-    debug_assert!(function.layout == Layout::Zip || function.layout == Layout::Layers);
+    // App code is compiled by a separate interpreter process: let it run while the
+    // dependency packs are loaded.
+    let (third_party, local, app) = std::thread::scope(|scope| {
+        let app = scope.spawn(|| app_entries(project, function, &task_root_pack, context));
+        let third_party = packages::third_party(
+            context,
+            requirements,
+            &function.build_from_source,
+            lock,
+            &PackTarget {
+                target,
+                compiler,
+                shown_root: &dependency_root,
+                function: &function.name,
+            },
+        );
+        let local = packages::local(context, base, &requirements.local_paths, &task_root_pack);
+        let app = app
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (third_party, local, app)
+    });
+    let (third_party, local, app) = (third_party?, local?, app?);
     Ok(FunctionParts {
         third_party,
         local,

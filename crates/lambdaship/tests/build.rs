@@ -382,3 +382,23 @@ fn editing_a_workspace_member_rebuilds_its_wheel() {
     let installed = std::fs::read_to_string(task_root.path().join("library/__init__.py")).unwrap();
     assert!(installed.contains("edited library"), "{installed}");
 }
+
+#[test]
+fn an_unchanged_layer_is_not_rewritten_but_a_tampered_one_is() {
+    use std::os::unix::fs::MetadataExt;
+    let project = copy_example("hello-fastapi");
+    let first = build(project.path(), &["--layout", "layers"]);
+    let layer = first.artifact("layer");
+    let inode = std::fs::metadata(&layer).unwrap().ino();
+    write(project.path(), "app/extra.py", "VALUE = 1\n");
+    let second = build(project.path(), &["--layout", "layers"]);
+    assert_eq!(std::fs::metadata(&layer).unwrap().ino(), inode, "layer rewritten");
+    assert!(zip_names(&second.artifact("app")).contains(&"app/extra.py".to_string()));
+    // Sorted by file name: the layer comes first.
+    assert_eq!(artifact_hashes(&first)[0], artifact_hashes(&second)[0]);
+
+    std::fs::write(&layer, b"not a zip").unwrap();
+    let third = build(project.path(), &["--layout", "layers"]);
+    assert_eq!(artifact_hashes(&third), artifact_hashes(&second));
+    assert!(zip_names(&layer).len() > 100, "the tampered layer was not rebuilt");
+}
