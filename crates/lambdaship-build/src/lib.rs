@@ -115,13 +115,13 @@ pub fn build(
     progress: &dyn Progress,
 ) -> Result<BuildReport, BuildError> {
     let functions = project.select(options.function.as_deref())?;
-    let uv = Uv::locate()?;
     let cache = Cache::open(
         &options
             .cache_dir
             .clone()
             .unwrap_or_else(Cache::default_root),
     )?;
+    let uv = Uv::locate(&cache)?;
     let context = PackContext {
         uv: &uv,
         cache: &cache,

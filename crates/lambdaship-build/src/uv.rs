@@ -7,6 +7,7 @@ use std::process::{Child, Command, Output, Stdio};
 
 use lambdaship_project::{DependencySelection, Workspace};
 
+use crate::cache::{Cache, KeyBuilder, file_stamp};
 use crate::error::BuildError;
 use crate::platform::Target;
 
@@ -19,24 +20,40 @@ pub struct Uv {
 }
 
 impl Uv {
-    /// Finds uv on PATH, or as `python3 -m uv`.
-    pub fn locate() -> Result<Uv, BuildError> {
-        let candidates: [&[&str]; 2] = [&["uv"], &["python3", "-m", "uv"]];
-        for candidate in candidates {
-            let program: Vec<OsString> = candidate.iter().map(OsString::from).collect();
-            let output = Command::new(&program[0])
-                .args(&program[1..])
-                .arg("--version")
-                .stdin(Stdio::null())
-                .output();
-            if let Ok(output) = output
-                && output.status.success()
-            {
-                let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
-                return Ok(Uv { program, version });
+    /// Finds uv on PATH, or as `python3 -m uv`. The version of a uv on PATH is remembered
+    /// in `cache` by the executable's size, time and inode, so a build does not start a
+    /// process only to ask it.
+    pub fn locate(cache: &Cache) -> Result<Uv, BuildError> {
+        if let Some(path) = find_on_path("uv")
+            && let Some(stamp) = file_stamp(&path)
+        {
+            let key = KeyBuilder::new("uv-version")
+                .add_str(&path.display().to_string())
+                .add_str(&stamp)
+                .finish();
+            if let Some(version) = cache.text(&key) {
+                return Ok(Uv {
+                    program: vec![path.into_os_string()],
+                    version,
+                });
+            }
+            if let Some(version) = version_of(&[path.clone().into_os_string()]) {
+                // Remembering is an optimisation: a cache that cannot be written costs time.
+                let _ = cache.put_text(&key, &version);
+                return Ok(Uv {
+                    program: vec![path.into_os_string()],
+                    version,
+                });
             }
         }
-        Err(BuildError::UvMissing)
+        let module: Vec<OsString> = ["python3", "-m", "uv"].map(OsString::from).to_vec();
+        match version_of(&module) {
+            Some(version) => Ok(Uv {
+                program: module,
+                version,
+            }),
+            None => Err(BuildError::UvMissing),
+        }
     }
 
     fn command(&self, cwd: &Path) -> Command {
@@ -239,6 +256,30 @@ impl Uv {
         let path = String::from_utf8_lossy(&output.stdout).trim().to_string();
         (output.status.success() && !path.is_empty()).then(|| PathBuf::from(path))
     }
+}
+
+/// The first executable file named `name` in PATH.
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|path| {
+            std::fs::metadata(path)
+                .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        })
+}
+
+/// `program --version`, when it runs and answers.
+fn version_of(program: &[OsString]) -> Option<String> {
+    let output = Command::new(&program[0])
+        .args(&program[1..])
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    (output.status.success() && !version.is_empty()).then_some(version)
 }
 
 /// A running `uv lock --check`.

@@ -392,7 +392,11 @@ fn an_unchanged_layer_is_not_rewritten_but_a_tampered_one_is() {
     let inode = std::fs::metadata(&layer).unwrap().ino();
     write(project.path(), "app/extra.py", "VALUE = 1\n");
     let second = build(project.path(), &["--layout", "layers"]);
-    assert_eq!(std::fs::metadata(&layer).unwrap().ino(), inode, "layer rewritten");
+    assert_eq!(
+        std::fs::metadata(&layer).unwrap().ino(),
+        inode,
+        "layer rewritten"
+    );
     assert!(zip_names(&second.artifact("app")).contains(&"app/extra.py".to_string()));
     // Sorted by file name: the layer comes first.
     assert_eq!(artifact_hashes(&first)[0], artifact_hashes(&second)[0]);
@@ -400,5 +404,37 @@ fn an_unchanged_layer_is_not_rewritten_but_a_tampered_one_is() {
     std::fs::write(&layer, b"not a zip").unwrap();
     let third = build(project.path(), &["--layout", "layers"]);
     assert_eq!(artifact_hashes(&third), artifact_hashes(&second));
-    assert!(zip_names(&layer).len() > 100, "the tampered layer was not rebuilt");
+    assert!(
+        zip_names(&layer).len() > 100,
+        "the tampered layer was not rebuilt"
+    );
+}
+
+#[test]
+fn exclude_patterns_leave_files_and_their_bytecode_out() {
+    let project = copy_example("hello-fastapi");
+    write(project.path(), "app/fixtures/sample.py", "DATA = 1\n");
+    let pyproject = project.path().join("pyproject.toml");
+    let text = std::fs::read_to_string(&pyproject).unwrap();
+    std::fs::write(
+        &pyproject,
+        text.replace(
+            "timeout = 30",
+            "timeout = 30\nexclude = [\"app/fixtures/**\", \"**/fastapi/openapi/docs.py\"]",
+        ),
+    )
+    .unwrap();
+    let names = zip_names(&build(project.path(), &[]).artifact("zip"));
+    assert!(
+        !names.iter().any(|n| n.starts_with("app/fixtures/")),
+        "{names:?}"
+    );
+    assert!(!names.contains(&"fastapi/openapi/docs.py".to_string()));
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.starts_with("fastapi/openapi/__pycache__/docs.")),
+        "bytecode of an excluded source stayed"
+    );
+    assert!(names.contains(&"fastapi/openapi/utils.py".to_string()));
 }
