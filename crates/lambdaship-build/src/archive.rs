@@ -234,37 +234,17 @@ fn u32_field(value: u64, what: &str) -> io::Result<u32> {
 fn write_local_header<W: Write>(out: &mut W, record: &CentralRecord) -> io::Result<()> {
     let mut header = Vec::with_capacity(30 + record.name.len());
     header.extend_from_slice(&0x04034b50u32.to_le_bytes());
-    header.extend_from_slice(&VERSION_NEEDED.to_le_bytes());
-    header.extend_from_slice(&FLAG_UTF8.to_le_bytes());
-    header.extend_from_slice(&record.method.to_le_bytes());
-    header.extend_from_slice(&DOS_TIME_MIDNIGHT.to_le_bytes());
-    header.extend_from_slice(&DOS_DATE_1980_01_01.to_le_bytes());
-    header.extend_from_slice(&record.crc32.to_le_bytes());
-    header.extend_from_slice(&u32_field(record.compressed, "a compressed file")?.to_le_bytes());
-    header.extend_from_slice(&u32_field(record.size, "a file")?.to_le_bytes());
-    header.extend_from_slice(&name_len(&record.name)?.to_le_bytes());
-    header.extend_from_slice(&0u16.to_le_bytes());
+    push_shared_fields(&mut header, record)?;
+    header.extend_from_slice(&0u16.to_le_bytes()); // extra field length
     header.extend_from_slice(&record.name);
     out.write_all(&header)
-}
-
-fn name_len(name: &[u8]) -> io::Result<u16> {
-    u16::try_from(name.len()).map_err(|_| io::Error::other("an archive path is over 64 KiB"))
 }
 
 fn write_central_header<W: Write>(out: &mut W, record: &CentralRecord) -> io::Result<()> {
     let mut header = Vec::with_capacity(46 + record.name.len());
     header.extend_from_slice(&0x02014b50u32.to_le_bytes());
     header.extend_from_slice(&VERSION_MADE_BY_UNIX.to_le_bytes());
-    header.extend_from_slice(&VERSION_NEEDED.to_le_bytes());
-    header.extend_from_slice(&FLAG_UTF8.to_le_bytes());
-    header.extend_from_slice(&record.method.to_le_bytes());
-    header.extend_from_slice(&DOS_TIME_MIDNIGHT.to_le_bytes());
-    header.extend_from_slice(&DOS_DATE_1980_01_01.to_le_bytes());
-    header.extend_from_slice(&record.crc32.to_le_bytes());
-    header.extend_from_slice(&u32_field(record.compressed, "a compressed file")?.to_le_bytes());
-    header.extend_from_slice(&u32_field(record.size, "a file")?.to_le_bytes());
-    header.extend_from_slice(&name_len(&record.name)?.to_le_bytes());
+    push_shared_fields(&mut header, record)?;
     header.extend_from_slice(&0u16.to_le_bytes()); // extra field length
     header.extend_from_slice(&0u16.to_le_bytes()); // comment length
     header.extend_from_slice(&0u16.to_le_bytes()); // disk number
@@ -273,6 +253,24 @@ fn write_central_header<W: Write>(out: &mut W, record: &CentralRecord) -> io::Re
     header.extend_from_slice(&u32_field(record.offset, "the archive")?.to_le_bytes());
     header.extend_from_slice(&record.name);
     out.write_all(&header)
+}
+
+/// The fields local and central headers share, from "version needed" to the name length.
+fn push_shared_fields(header: &mut Vec<u8>, record: &CentralRecord) -> io::Result<()> {
+    header.extend_from_slice(&VERSION_NEEDED.to_le_bytes());
+    header.extend_from_slice(&FLAG_UTF8.to_le_bytes());
+    header.extend_from_slice(&record.method.to_le_bytes());
+    header.extend_from_slice(&DOS_TIME_MIDNIGHT.to_le_bytes());
+    header.extend_from_slice(&DOS_DATE_1980_01_01.to_le_bytes());
+    header.extend_from_slice(&record.crc32.to_le_bytes());
+    header.extend_from_slice(&u32_field(record.compressed, "a compressed file")?.to_le_bytes());
+    header.extend_from_slice(&u32_field(record.size, "a file")?.to_le_bytes());
+    header.extend_from_slice(&name_len(&record.name)?.to_le_bytes());
+    Ok(())
+}
+
+fn name_len(name: &[u8]) -> io::Result<u16> {
+    u16::try_from(name.len()).map_err(|_| io::Error::other("an archive path is over 64 KiB"))
 }
 
 /// The end of central directory record, preceded by the zip64 records when the entry count
