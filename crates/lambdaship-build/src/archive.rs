@@ -389,6 +389,24 @@ mod tests {
     }
 
     #[test]
+    fn more_than_65535_entries_use_the_zip64_end_records() {
+        let empty = CompressedFile::compress(b"").expect("compress");
+        let entries: Vec<ArchiveEntry> = (0..70_000)
+            .map(|n| ArchiveEntry {
+                path: format!("f{n:05}"),
+                executable: false,
+                file: empty.clone(),
+            })
+            .collect();
+        let mut bytes = Vec::new();
+        let stats = write_zip(&entries, &mut bytes).expect("write");
+        assert_eq!(stats.entries, 70_000);
+        let archive = rawzip::ZipArchive::from_slice(&bytes).expect("valid zip64");
+        assert_eq!(archive.entries_hint(), 70_000);
+        assert_eq!(archive.entries().count(), 70_000);
+    }
+
+    #[test]
     fn incompressible_content_is_stored() {
         let file = CompressedFile::compress(b"ab").expect("compress");
         assert!(!file.deflated);
