@@ -82,24 +82,29 @@ def project_name(project: Path) -> str:
     raise SystemExit(f"no [project] name in {project}")
 
 
-def cold_import(artifact: Path, module: str, runs: int) -> float:
-    """Median seconds to import `module` from the unzipped artifact, no bytecode written."""
+def cold_imports(artifacts: list[Path], module: str, samples: int) -> list[float]:
+    """Median seconds to import `module` from each unzipped artifact, no bytecode written.
+    The artifacts are imported in turn, sample after sample, so machine noise hits all alike."""
     with tempfile.TemporaryDirectory() as root:
-        with zipfile.ZipFile(artifact) as archive:
-            archive.extractall(root)
+        roots = []
+        for index, artifact in enumerate(artifacts):
+            roots.append(Path(root) / str(index))
+            with zipfile.ZipFile(artifact) as archive:
+                archive.extractall(roots[-1])
         script = (
             "import sys, time; sys.path.insert(0, sys.argv[1]); "
             f"t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
         )
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-        samples = []
-        for _ in range(runs):
-            output = subprocess.run(
-                [PYTHON, "-S", "-c", script, root],
-                env=env, check=True, capture_output=True, text=True, timeout=TIMEOUT,
-            )
-            samples.append(float(output.stdout.strip()))
-        return statistics.median(samples)
+        times: list[list[float]] = [[] for _ in artifacts]
+        for _ in range(samples):
+            for index, task_root in enumerate(roots):
+                output = subprocess.run(
+                    [PYTHON, "-S", "-c", script, str(task_root)],
+                    env=env, check=True, capture_output=True, text=True, timeout=TIMEOUT,
+                )
+                times[index].append(float(output.stdout.strip()))
+        return [statistics.median(samples) for samples in times]
 
 
 def bench_project(source: Path, binary: Path, runs: int) -> list[tuple[str, float, float, str]]:
@@ -131,8 +136,7 @@ def bench_project(source: Path, binary: Path, runs: int) -> list[tuple[str, floa
 
         recipe_zip = recipe(project, bytecode=False)
         ours_zip = lambdaship(binary, project, work / "cache-0", work / "out-final")
-        import_recipe = cold_import(recipe_zip, "app.main", max(runs, 5))
-        import_ours = cold_import(ours_zip, "app.main", max(runs, 5))
+        import_recipe, import_ours = cold_imports([recipe_zip, ours_zip], "app.main", max(runs, 15))
 
         recipe_time = statistics.median(recipe_full)
         return [
