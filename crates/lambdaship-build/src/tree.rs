@@ -71,10 +71,8 @@ pub fn collect(root: &Path, prefix: &str) -> io::Result<Vec<TreeFile>> {
             }
         });
     for entry in walker {
-        let entry = entry.map_err(|e| {
-            let path = e.path().map(Path::to_path_buf).unwrap_or_default();
-            io::Error::other(format!("cannot read {}: {e}", path.display()))
-        })?;
+        // walkdir's message names the offending path.
+        let entry = entry.map_err(io::Error::other)?;
         if !entry.file_type().is_file() {
             continue;
         }
