@@ -258,3 +258,21 @@ fn over_50_mb_zipped_warns_about_s3_upload() {
         run.stderr()
     );
 }
+
+#[test]
+fn sdist_only_package_in_a_requirements_file_names_both_fixes() {
+    let project = tempfile::tempdir().unwrap();
+    write(project.path(), "requirements.txt", "docopt==0.6.2\n");
+    write(
+        project.path(),
+        "lambda_function.py",
+        "def lambda_handler(e, c):\n    return e\n",
+    );
+    build(project.path(), &["--runtime", "python3.11"]).assert_failed_with(
+        project.path(),
+        &[
+            "package `docopt` 0.6.2 has no wheel usable on python3.11 on x86_64",
+            "build_from_source = [\"docopt\"]",
+        ],
+    );
+}
