@@ -117,6 +117,11 @@ impl Cache {
         home.join(".cache").join("lambdaship")
     }
 
+    /// The cache's root directory: other crates keep their own entries under it.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// A fresh staging directory, removed when dropped.
     pub fn staging(&self) -> Result<tempfile::TempDir, BuildError> {
         let dir = self.root.join("tmp");

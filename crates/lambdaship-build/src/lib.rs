@@ -28,14 +28,13 @@ use serde::Serialize;
 
 pub use archive::{ArchiveEntry, ArchiveStats, CompressedFile, write_zip};
 pub use assemble::{LAYER_LIMIT, UNZIPPED_LIMIT_BYTES};
-pub use cache::Cache;
+pub use cache::{Cache, KeyBuilder, file_stamp};
 pub use error::BuildError;
 pub use platform::{Target, dependency_root, layer_site_packages};
 pub use uv::Uv;
 
 use assemble::{FunctionParts, assemble};
 use bytecode::BytecodeCompiler;
-use cache::KeyBuilder;
 use entries::{EntryOptions, build_entries};
 use packages::{PackContext, PackTarget};
 use requirements::Requirements;

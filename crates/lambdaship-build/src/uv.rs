@@ -171,6 +171,23 @@ impl Uv {
         self.run_offline_first(make, Some(site), "pip install")
     }
 
+    /// Installs the exact `packages` (`name==version` pins, no dependencies resolved) into
+    /// `site` for `target`, wheels only.
+    pub fn install_packages(
+        &self,
+        packages: &[&str],
+        site: &Path,
+        target: Target,
+    ) -> Result<(), BuildError> {
+        let cwd = site.parent().unwrap_or(Path::new("."));
+        let make = || {
+            let mut command = self.install_command(cwd, target, site);
+            command.args(["--only-binary", ":all:"]).args(packages);
+            command
+        };
+        self.run_offline_first(make, Some(site), "pip install")
+    }
+
     /// Builds each local package in `paths` (relative to `base`) into a wheel from its
     /// current sources (`uv build` never reuses an old build), then installs the wheels into
     /// `site`.

@@ -1,5 +1,6 @@
 //! The `lambdaship` command: parses arguments, calls the library crates, renders results.
 
+mod invoke;
 mod progress;
 
 use std::path::PathBuf;
@@ -21,6 +22,8 @@ struct Cli {
 enum Command {
     /// Build a project into Lambda zip or layer + app archives.
     Build(BuildArgs),
+    /// Build if needed, then run one event through a fresh local execution environment.
+    Invoke(invoke::InvokeArgs),
 }
 
 #[derive(Args)]
@@ -55,6 +58,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Build(args) => run_build(args),
+        Command::Invoke(args) => invoke::run(args),
     }
 }
 

@@ -1,0 +1,194 @@
+//! Function code on disk: archives unpacked once into directories named by their content.
+
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+use lambdaship_build::Cache;
+use sha2::{Digest, Sha256};
+
+use crate::error::RuntimeError;
+
+/// Where unpacked code lives: `<cache>/code/<sha256>` for archives and
+/// `<cache>/code/opt-<sha256 of the layer hashes>` for combined layers.
+#[derive(Debug, Clone)]
+pub struct CodeStore {
+    root: PathBuf,
+    cache: Cache,
+}
+
+/// The directories of one function's code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnpackedCode {
+    /// The function archive's content: the task root.
+    pub task_root: PathBuf,
+    /// The layers, extracted in order: the opt directory.
+    pub opt: PathBuf,
+}
+
+impl CodeStore {
+    /// The store inside `cache`.
+    pub fn new(cache: &Cache) -> Result<CodeStore, RuntimeError> {
+        let root = cache.root().join("code");
+        std::fs::create_dir_all(&root).map_err(|e| RuntimeError::io("cannot create", &root, e))?;
+        Ok(CodeStore {
+            root,
+            cache: cache.clone(),
+        })
+    }
+
+    /// Unpacks the function archive and its layers (each once per content).
+    pub fn unpack(&self, archive: &Path, layers: &[PathBuf]) -> Result<UnpackedCode, RuntimeError> {
+        let digest = self.digest(archive)?;
+        let task_root = self.root.join(&digest);
+        if !task_root.is_dir() {
+            self.extract_into_new(&task_root, &[archive.to_path_buf()])?;
+        }
+        let mut key = Sha256::new();
+        for layer in layers {
+            key.update(self.digest(layer)?.as_bytes());
+        }
+        let opt = self
+            .root
+            .join(format!("opt-{}", hex::encode(key.finalize())));
+        if !opt.is_dir() {
+            self.extract_into_new(&opt, layers)?;
+        }
+        Ok(UnpackedCode { task_root, opt })
+    }
+
+    /// The SHA-256 of a file, remembered by its size, time and inode so an unchanged
+    /// archive is not hashed again at every cold start.
+    fn digest(&self, path: &Path) -> Result<String, RuntimeError> {
+        let stamp_key = lambdaship_build::file_stamp(path).map(|stamp| {
+            lambdaship_build::KeyBuilder::new("code-digest")
+                .add_str(&path.display().to_string())
+                .add_str(&stamp)
+                .finish()
+        });
+        if let Some(digest) = stamp_key.as_deref().and_then(|key| self.cache.text(key)) {
+            return Ok(digest);
+        }
+        let bytes = std::fs::read(path).map_err(|e| RuntimeError::io("cannot read", path, e))?;
+        let digest = hex::encode(Sha256::digest(&bytes));
+        if let Some(key) = stamp_key {
+            // Remembering is an optimisation: a cache that cannot be written costs time.
+            let _ = self.cache.put_text(&key, &digest);
+        }
+        Ok(digest)
+    }
+
+    /// Extracts `archives` in order into a staging directory, then renames it to `target`,
+    /// so a directory under its final name is always complete.
+    fn extract_into_new(&self, target: &Path, archives: &[PathBuf]) -> Result<(), RuntimeError> {
+        let staging = tempfile::Builder::new()
+            .prefix(".unpack-")
+            .tempdir_in(&self.root)
+            .map_err(|e| RuntimeError::io("cannot create a directory in", &self.root, e))?;
+        for archive in archives {
+            extract(archive, staging.path())?;
+        }
+        let staged = staging.keep();
+        if let Err(error) = std::fs::rename(&staged, target) {
+            let _ = std::fs::remove_dir_all(&staged);
+            // Another process unpacked the same content first: theirs is as good.
+            if !target.is_dir() {
+                return Err(RuntimeError::io("cannot create", target, error));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Extracts one zip archive into `dir`; later files overwrite earlier ones, as Lambda
+/// extracts layers.
+fn extract(archive: &Path, dir: &Path) -> Result<(), RuntimeError> {
+    let bad = |message: String| RuntimeError::BadArchive {
+        path: archive.to_path_buf(),
+        message,
+    };
+    let bytes = std::fs::read(archive).map_err(|e| RuntimeError::io("cannot read", archive, e))?;
+    let zip = rawzip::ZipArchive::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+    let mut entries = zip.entries();
+    while let Some(entry) = entries.next_entry().map_err(|e| bad(e.to_string()))? {
+        let name = String::from_utf8_lossy(entry.file_path().as_ref()).into_owned();
+        let relative = safe_relative(&name)
+            .ok_or_else(|| bad(format!("entry `{name}` points outside the archive")))?;
+        let path = dir.join(&relative);
+        if entry.is_dir() {
+            std::fs::create_dir_all(&path)
+                .map_err(|e| RuntimeError::io("cannot create", &path, e))?;
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| RuntimeError::io("cannot create", parent, e))?;
+        }
+        let local = zip
+            .get_entry(entry.wayfinder())
+            .map_err(|e| bad(e.to_string()))?;
+        let mut content = Vec::with_capacity(entry.uncompressed_size_hint() as usize);
+        let read = match entry.compression_method() {
+            rawzip::CompressionMethod::STORE => local
+                .verifying_reader(local.data())
+                .read_to_end(&mut content),
+            rawzip::CompressionMethod::DEFLATE => local
+                .verifying_reader(flate2::bufread::DeflateDecoder::new(local.data()))
+                .read_to_end(&mut content),
+            other => {
+                return Err(bad(format!(
+                    "entry `{name}` uses compression {other:?}; Lambda reads only stored and deflated entries"
+                )));
+            }
+        };
+        read.map_err(|e| bad(format!("entry `{name}`: {e}")))?;
+        let mode = entry.mode().value();
+        if mode & 0o170000 == 0o120000 {
+            let target = String::from_utf8_lossy(&content).into_owned();
+            let _ = std::fs::remove_file(&path);
+            std::os::unix::fs::symlink(&target, &path)
+                .map_err(|e| RuntimeError::io("cannot create", &path, e))?;
+            continue;
+        }
+        // A later layer replaces the file: remove first so a read-only one is no obstacle.
+        let _ = std::fs::remove_file(&path);
+        std::fs::write(&path, &content).map_err(|e| RuntimeError::io("cannot write", &path, e))?;
+        let permissions = if mode & 0o777 == 0 {
+            0o644
+        } else {
+            mode & 0o777
+        };
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(permissions))
+            .map_err(|e| RuntimeError::io("cannot set the mode of", &path, e))?;
+    }
+    Ok(())
+}
+
+/// The entry name as a path under the extraction directory, or `None` when it would
+/// escape it (absolute, or `..`).
+fn safe_relative(name: &str) -> Option<PathBuf> {
+    let path = Path::new(name);
+    let mut relative = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => relative.push(part),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    (!relative.as_os_str().is_empty()).then_some(relative)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_that_escape_are_refused() {
+        assert_eq!(safe_relative("a/b.py"), Some(PathBuf::from("a/b.py")));
+        assert_eq!(safe_relative("./a"), Some(PathBuf::from("a")));
+        assert_eq!(safe_relative("../etc/passwd"), None);
+        assert_eq!(safe_relative("/etc/passwd"), None);
+        assert_eq!(safe_relative("a/../../b"), None);
+    }
+}

@@ -1,0 +1,292 @@
+//! Log capture: everything an environment's processes write to stdout and stderr, line by
+//! line, as CloudWatch receives it, plus the platform's START, END and REPORT lines.
+
+use std::io::Write;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::invocation::Report;
+
+/// Where an environment's log lines go.
+pub trait LogSink: Send + Sync {
+    /// One complete line, ending in `\n`.
+    fn write_line(&self, line: &[u8]);
+}
+
+/// Writes log lines to this process's stderr.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StderrLogs;
+
+impl LogSink for StderrLogs {
+    fn write_line(&self, line: &[u8]) {
+        // A closed stderr loses logs, never the invocation.
+        let _ = std::io::stderr().lock().write_all(line);
+    }
+}
+
+/// Drops log lines (they are still captured per invocation).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DiscardLogs;
+
+impl LogSink for DiscardLogs {
+    fn write_line(&self, _line: &[u8]) {}
+}
+
+/// Sends each line to the function's sink and, during an invocation, to its capture.
+#[derive(Clone)]
+pub(crate) struct LogStream {
+    sink: Arc<dyn LogSink>,
+    capture: Arc<Mutex<Option<Vec<u8>>>>,
+}
+
+impl LogStream {
+    pub(crate) fn new(sink: Arc<dyn LogSink>) -> LogStream {
+        LogStream {
+            sink,
+            capture: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    pub(crate) fn emit(&self, line: &[u8]) {
+        self.sink.write_line(line);
+        if let Ok(mut capture) = self.capture.lock()
+            && let Some(buffer) = capture.as_mut()
+        {
+            buffer.extend_from_slice(line);
+        }
+    }
+
+    /// A platform line, e.g. START.
+    pub(crate) fn platform(&self, text: &str) {
+        let mut line = Vec::with_capacity(text.len() + 1);
+        line.extend_from_slice(text.as_bytes());
+        line.push(b'\n');
+        self.emit(&line);
+    }
+
+    pub(crate) fn start_capture(&self) {
+        if let Ok(mut capture) = self.capture.lock() {
+            *capture = Some(Vec::new());
+        }
+    }
+
+    pub(crate) fn take_capture(&self) -> Vec<u8> {
+        self.capture
+            .lock()
+            .ok()
+            .and_then(|mut capture| capture.take())
+            .unwrap_or_default()
+    }
+}
+
+/// The pipe every process of one environment writes to, and the task reading it.
+pub(crate) struct LogPipe {
+    writer: OwnedFd,
+    sync: mpsc::UnboundedSender<oneshot::Sender<()>>,
+    reader: tokio::task::JoinHandle<()>,
+}
+
+impl LogPipe {
+    pub(crate) fn open(stream: LogStream) -> std::io::Result<LogPipe> {
+        let mut fds = [0; 2];
+        // SAFETY: pipe2 writes two descriptors into the array we own.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: both descriptors were just created and are owned by nothing else.
+        let (read, writer) =
+            unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        let receiver = tokio::net::unix::pipe::Receiver::from_owned_fd(read)?;
+        let (sync, requests) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(read_lines(receiver, requests, stream));
+        Ok(LogPipe {
+            writer,
+            sync,
+            reader,
+        })
+    }
+
+    /// A descriptor for a child's stdout or stderr.
+    pub(crate) fn writer(&self) -> std::io::Result<std::process::Stdio> {
+        Ok(std::process::Stdio::from(self.writer.try_clone()?))
+    }
+
+    /// Waits until everything written to the pipe so far has been emitted: what the runtime
+    /// printed before it posted its response precedes the END line.
+    pub(crate) async fn sync(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.sync.send(done).is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), wait).await;
+        }
+    }
+}
+
+impl Drop for LogPipe {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}
+
+async fn read_lines(
+    receiver: tokio::net::unix::pipe::Receiver,
+    mut requests: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
+    stream: LogStream,
+) {
+    let mut lines = LineBuffer::default();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        tokio::select! {
+            biased;
+            request = requests.recv() => {
+                let Some(done) = request else { return };
+                loop {
+                    match receiver.try_read(&mut chunk) {
+                        Ok(0) => break,
+                        Ok(n) => lines.feed(&chunk[..n], &stream),
+                        Err(_) => break,
+                    }
+                }
+                lines.flush(&stream);
+                let _ = done.send(());
+            }
+            ready = receiver.readable() => {
+                if ready.is_err() {
+                    return;
+                }
+                match receiver.try_read(&mut chunk) {
+                    Ok(0) => {
+                        lines.flush(&stream);
+                        // Every writer is gone; keep answering sync requests.
+                        while let Some(done) = requests.recv().await {
+                            let _ = done.send(());
+                        }
+                        return;
+                    }
+                    Ok(n) => lines.feed(&chunk[..n], &stream),
+                    Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => return,
+                }
+            }
+        }
+    }
+}
+
+/// Splits a byte stream into lines.
+#[derive(Default)]
+struct LineBuffer {
+    partial: Vec<u8>,
+}
+
+impl LineBuffer {
+    fn feed(&mut self, mut bytes: &[u8], stream: &LogStream) {
+        while let Some(end) = bytes.iter().position(|&b| b == b'\n') {
+            if self.partial.is_empty() {
+                stream.emit(&bytes[..=end]);
+            } else {
+                self.partial.extend_from_slice(&bytes[..=end]);
+                stream.emit(&self.partial);
+                self.partial.clear();
+            }
+            bytes = &bytes[end + 1..];
+        }
+        self.partial.extend_from_slice(bytes);
+    }
+
+    /// Emits an unterminated last line, terminated.
+    fn flush(&mut self, stream: &LogStream) {
+        if !self.partial.is_empty() {
+            self.partial.push(b'\n');
+            stream.emit(&self.partial);
+            self.partial.clear();
+        }
+    }
+}
+
+/// `2.25 ms` style figures, as Lambda prints them.
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// The START line.
+pub(crate) fn start_line(request_id: &str, version: &str) -> String {
+    format!("START RequestId: {request_id} Version: {version}")
+}
+
+/// The END line.
+pub(crate) fn end_line(request_id: &str) -> String {
+    format!("END RequestId: {request_id}")
+}
+
+/// The REPORT line, fields in the order the service prints them (Init Duration last).
+pub(crate) fn report_line(request_id: &str, report: &Report) -> String {
+    let mut line = format!(
+        "REPORT RequestId: {request_id}\tDuration: {:.2} ms\tBilled Duration: {} ms\tMemory Size: {} MB\tMax Memory Used: {} MB\t",
+        millis(report.duration),
+        report.billed_ms,
+        report.memory_size_mb,
+        report.max_memory_used_mb
+    );
+    if let Some(init) = report.init_duration {
+        line.push_str(&format!("Init Duration: {:.2} ms\t", millis(init)));
+    }
+    if let Some(status) = &report.status {
+        line.push_str(&format!("Status: {status}\t"));
+        if let Some(error_type) = &report.error_type {
+            line.push_str(&format!("Error Type: {error_type}\t"));
+        }
+    }
+    line
+}
+
+/// The INIT_REPORT line Lambda prints when an init phase fails.
+pub(crate) fn init_report_line(
+    duration: Duration,
+    phase: &str,
+    status: &str,
+    error_type: Option<&str>,
+) -> String {
+    let mut line = format!(
+        "INIT_REPORT Init Duration: {:.2} ms\tPhase: {phase}\tStatus: {status}",
+        millis(duration)
+    );
+    if let Some(error_type) = error_type {
+        line.push_str(&format!("\tError Type: {error_type}"));
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_line_matches_lambda() {
+        let report = Report {
+            duration: Duration::from_micros(3_470),
+            billed_ms: 4,
+            memory_size_mb: 128,
+            max_memory_used_mb: 74,
+            init_duration: Some(Duration::from_micros(120_310)),
+            status: None,
+            error_type: None,
+        };
+        assert_eq!(
+            report_line("id-1", &report),
+            "REPORT RequestId: id-1\tDuration: 3.47 ms\tBilled Duration: 4 ms\tMemory Size: 128 MB\tMax Memory Used: 74 MB\tInit Duration: 120.31 ms\t"
+        );
+    }
+
+    #[test]
+    fn lines_are_split_and_flushed() {
+        let stream = LogStream::new(Arc::new(DiscardLogs));
+        stream.start_capture();
+        let mut lines = LineBuffer::default();
+        lines.feed(b"a\nb", &stream);
+        lines.feed(b"c\nd", &stream);
+        lines.flush(&stream);
+        assert_eq!(stream.take_capture(), b"a\nbc\nd\n");
+    }
+}

@@ -1,0 +1,347 @@
+//! The environments of one function: warm ones reused, new ones started up to the
+//! concurrency limit, idle ones shut down after the keep-alive period.
+
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::api::NextInvocation;
+use crate::environment::{Environment, InitFailure, ShutdownReason, epoch_ms, platform_error};
+use crate::error::InvokeError;
+use crate::invocation::{FunctionResult, InvokeOutcome, InvokeRequest, Report};
+use crate::limits::{INIT_TIMEOUT, MAX_EVENT_BYTES};
+use crate::logs;
+use crate::spec::EnvSpec;
+
+/// How a function's environments are managed.
+#[derive(Debug, Clone)]
+pub struct PoolOptions {
+    /// Most invocations in flight at once; beyond it callers are throttled.
+    pub concurrency: usize,
+    /// How long an idle environment stays warm.
+    pub keep_alive: Duration,
+    /// Run environments in their own mount namespace with Lambda's paths (Linux).
+    pub isolate: bool,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        PoolOptions {
+            concurrency: 10,
+            keep_alive: Duration::from_secs(300),
+            isolate: false,
+        }
+    }
+}
+
+struct Idle {
+    environment: Environment,
+    since: Instant,
+}
+
+struct PoolState {
+    idle: Vec<Idle>,
+    active: usize,
+    closing: tokio::task::JoinSet<()>,
+}
+
+struct PoolInner {
+    spec: Arc<EnvSpec>,
+    options: PoolOptions,
+    state: Mutex<PoolState>,
+}
+
+impl PoolInner {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The execution environments of one function.
+pub struct FunctionPool {
+    inner: Arc<PoolInner>,
+    reaper: tokio::task::JoinHandle<()>,
+    /// Why `isolate` was asked for and could not be used, when that happened.
+    pub isolation_unavailable: Option<String>,
+}
+
+impl Drop for FunctionPool {
+    fn drop(&mut self) {
+        self.reaper.abort();
+    }
+}
+
+/// Gives the concurrency slot back however the invocation ends.
+struct Slot(Arc<PoolInner>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.active = state.active.saturating_sub(1);
+    }
+}
+
+impl FunctionPool {
+    pub(crate) fn new(
+        spec: Arc<EnvSpec>,
+        options: PoolOptions,
+        isolation_unavailable: Option<String>,
+    ) -> FunctionPool {
+        let inner = Arc::new(PoolInner {
+            spec,
+            options,
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                active: 0,
+                closing: tokio::task::JoinSet::new(),
+            }),
+        });
+        let reaper = tokio::spawn(reap_idle(Arc::downgrade(&inner)));
+        FunctionPool {
+            inner,
+            reaper,
+            isolation_unavailable,
+        }
+    }
+
+    /// Environments started and not shut down: idle ones plus those serving invocations.
+    pub fn environments(&self) -> (usize, usize) {
+        let state = self.inner.lock();
+        (state.idle.len(), state.active)
+    }
+
+    /// Runs one invocation: in a warm idle environment when there is one, else in a new one
+    /// (a cold start).
+    pub async fn invoke(&self, request: InvokeRequest) -> Result<InvokeOutcome, InvokeError> {
+        if request.payload.len() > MAX_EVENT_BYTES {
+            return Err(InvokeError::RequestTooLarge {
+                size: request.payload.len(),
+                limit: MAX_EVENT_BYTES,
+            });
+        }
+        let warm = {
+            let mut state = self.inner.lock();
+            if state.active >= self.inner.options.concurrency {
+                return Err(InvokeError::Throttled {
+                    limit: self.inner.options.concurrency,
+                });
+            }
+            state.active += 1;
+            state.idle.pop().map(|idle| idle.environment)
+        };
+        let _slot = Slot(self.inner.clone());
+        self.run(warm, request).await
+    }
+
+    /// Starts a fresh environment, runs one invocation in it and shuts it down, as
+    /// `lambdaship invoke` does.
+    pub async fn invoke_once(&self, request: InvokeRequest) -> Result<InvokeOutcome, InvokeError> {
+        let outcome = self.invoke(request).await;
+        self.shutdown().await;
+        outcome
+    }
+
+    async fn run(
+        &self,
+        warm: Option<Environment>,
+        request: InvokeRequest,
+    ) -> Result<InvokeOutcome, InvokeError> {
+        let spec = &self.inner.spec;
+        let config = &spec.config;
+        let request_id = request
+            .request_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let mut init_duration = None;
+        let mut suppressed: Option<InitFailure> = None;
+        let mut environment = match warm {
+            Some(environment) => environment,
+            None => {
+                let mut environment = Environment::create(spec.clone()).await?;
+                match environment.init(INIT_TIMEOUT).await {
+                    Ok(duration) => {
+                        init_duration = Some(duration);
+                        environment
+                    }
+                    Err(failure) => {
+                        environment.logs.platform(&logs::init_report_line(
+                            failure.duration,
+                            "init",
+                            failure.status,
+                            Some(&failure.error_type),
+                        ));
+                        environment.kill();
+                        environment.sync_logs().await;
+                        suppressed = Some(failure);
+                        // Lambda retries a failed INIT inside the first invoke, under the
+                        // function's timeout, in a fresh environment.
+                        Environment::create(spec.clone()).await?
+                    }
+                }
+            }
+        };
+        environment.logs.start_capture();
+        environment
+            .logs
+            .platform(&logs::start_line(&request_id, &config.version));
+        let started = Instant::now();
+        let deadline = started + config.timeout;
+        let mut end = None;
+        if suppressed.is_some()
+            && let Err(failure) = environment.init(config.timeout).await
+        {
+            environment.logs.platform(&logs::init_report_line(
+                failure.duration,
+                "invoke",
+                failure.status,
+                Some(&failure.error_type),
+            ));
+            let result = if failure.status == "timeout" {
+                let seconds = config.timeout.as_secs_f64();
+                platform_error(
+                    "Sandbox.Timedout",
+                    &format!(
+                        "RequestId: {request_id} Error: Task timed out after {seconds:.2} seconds"
+                    ),
+                )
+            } else {
+                FunctionResult::Error {
+                    payload: failure.payload,
+                    error_type: failure.error_type.clone(),
+                }
+            };
+            end = Some((
+                result,
+                false,
+                Some(failure.status),
+                Some(failure.error_type),
+                false,
+            ));
+        }
+        let (result, streamed, status, error_type, reusable) = match end {
+            Some(end) => end,
+            None => {
+                let remaining = deadline.saturating_duration_since(Instant::now());
+                let invocation = NextInvocation {
+                    request_id: request_id.clone(),
+                    deadline_ms: epoch_ms(SystemTime::now()) + remaining.as_millis() as u64,
+                    invoked_arn: config.invoked_arn(request.qualifier.as_deref()),
+                    trace_id: request.trace_id.clone().unwrap_or_else(new_trace_id),
+                    client_context: request.client_context.clone(),
+                    cognito_identity: request.cognito_identity.clone(),
+                    payload: request.payload.clone(),
+                };
+                let end = environment
+                    .invoke(invocation, request.stream_to.clone(), deadline)
+                    .await;
+                let error_type = match (&end.status, &end.result) {
+                    (Some(_), FunctionResult::Error { error_type, .. }) => Some(error_type.clone()),
+                    _ => None,
+                };
+                (
+                    end.result,
+                    end.streamed,
+                    end.status,
+                    error_type,
+                    end.reusable,
+                )
+            }
+        };
+        environment.sync_logs().await;
+        let duration = started.elapsed().min(config.timeout);
+        let billed = duration + init_duration.unwrap_or_default();
+        let report = Report {
+            duration,
+            billed_ms: (billed.as_nanos().div_ceil(1_000_000)) as u64,
+            memory_size_mb: config.memory_mb,
+            max_memory_used_mb: environment.max_memory_used_mb(),
+            init_duration,
+            status: status.map(str::to_string),
+            error_type: status.and(error_type),
+        };
+        environment.logs.platform(&logs::end_line(&request_id));
+        environment
+            .logs
+            .platform(&logs::report_line(&request_id, &report));
+        let logs = environment.logs.take_capture();
+        self.release(environment, reusable, status);
+        Ok(InvokeOutcome {
+            request_id,
+            result,
+            streamed,
+            logs,
+            report,
+        })
+    }
+
+    fn release(&self, environment: Environment, reusable: bool, status: Option<&str>) {
+        let mut state = self.inner.lock();
+        if reusable {
+            state.idle.push(Idle {
+                environment,
+                since: Instant::now(),
+            });
+        } else {
+            let reason = if status == Some("timeout") {
+                ShutdownReason::Timeout
+            } else {
+                ShutdownReason::Failure
+            };
+            state.closing.spawn(environment.shutdown(reason));
+        }
+    }
+
+    /// Shuts every idle environment down (SHUTDOWN with reason spindown) and waits for
+    /// them and for the environments already closing.
+    pub async fn shutdown(&self) {
+        let (idle, mut closing) = {
+            let mut state = self.inner.lock();
+            (
+                std::mem::take(&mut state.idle),
+                std::mem::take(&mut state.closing),
+            )
+        };
+        for idle in idle {
+            closing.spawn(idle.environment.shutdown(ShutdownReason::Spindown));
+        }
+        while closing.join_next().await.is_some() {}
+    }
+}
+
+/// Shuts down environments idle for longer than the keep-alive period.
+async fn reap_idle(pool: Weak<PoolInner>) {
+    let period = match pool.upgrade() {
+        Some(inner) => (inner.options.keep_alive / 4).max(Duration::from_millis(100)),
+        None => return,
+    };
+    let mut ticks = tokio::time::interval(period);
+    loop {
+        ticks.tick().await;
+        let Some(inner) = pool.upgrade() else { return };
+        let mut state = inner.lock();
+        let keep_alive = inner.options.keep_alive;
+        let (expired, kept): (Vec<Idle>, Vec<Idle>) = std::mem::take(&mut state.idle)
+            .into_iter()
+            .partition(|idle| idle.since.elapsed() >= keep_alive);
+        state.idle = kept;
+        for idle in expired {
+            state
+                .closing
+                .spawn(idle.environment.shutdown(ShutdownReason::Spindown));
+        }
+        while state.closing.try_join_next().is_some() {}
+    }
+}
+
+/// A fresh, unsampled X-Ray trace header, as Lambda passes one to every invocation.
+fn new_trace_id() -> String {
+    let epoch = epoch_ms(SystemTime::now()) / 1000;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let parent = uuid::Uuid::new_v4().simple().to_string();
+    format!(
+        "Root=1-{epoch:08x}-{};Parent={};Sampled=0",
+        &id[..24],
+        &parent[..16]
+    )
+}
