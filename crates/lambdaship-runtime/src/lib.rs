@@ -91,7 +91,7 @@ impl LocalRuntime {
     }
 
     /// Unpacks the code, provisions the runtime (interpreter and awslambdaric for Python)
-    /// and returns the function's pool of environments. Must run inside a Tokio runtime.
+    /// and returns the function's pool of environments.
     pub fn prepare(
         &self,
         config: FunctionConfig,

@@ -61,14 +61,17 @@ impl PoolInner {
 /// The execution environments of one function.
 pub struct FunctionPool {
     inner: Arc<PoolInner>,
-    reaper: tokio::task::JoinHandle<()>,
+    /// Started with the first invocation, so a pool can be prepared outside Tokio.
+    reaper: std::sync::OnceLock<tokio::task::JoinHandle<()>>,
     /// Why `isolate` was asked for and could not be used, when that happened.
     pub isolation_unavailable: Option<String>,
 }
 
 impl Drop for FunctionPool {
     fn drop(&mut self) {
-        self.reaper.abort();
+        if let Some(reaper) = self.reaper.get() {
+            reaper.abort();
+        }
     }
 }
 
@@ -97,10 +100,9 @@ impl FunctionPool {
                 closing: tokio::task::JoinSet::new(),
             }),
         });
-        let reaper = tokio::spawn(reap_idle(Arc::downgrade(&inner)));
         FunctionPool {
             inner,
-            reaper,
+            reaper: std::sync::OnceLock::new(),
             isolation_unavailable,
         }
     }
@@ -120,6 +122,8 @@ impl FunctionPool {
                 limit: MAX_EVENT_BYTES,
             });
         }
+        self.reaper
+            .get_or_init(|| tokio::spawn(reap_idle(Arc::downgrade(&self.inner))));
         let warm = {
             let mut state = self.inner.lock();
             if state.active >= self.inner.options.concurrency {
