@@ -1,6 +1,8 @@
 //! The runtime core against real CPython 3.11 and awslambdaric: handlers, errors, limits,
 //! lifecycle, layers, extensions and concurrency.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::Duration;

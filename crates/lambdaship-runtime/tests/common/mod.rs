@@ -1,7 +1,7 @@
 //! Helpers for the runtime core's tests: zips built in memory, functions prepared against
 //! a cache shared by all tests (so awslambdaric is installed once), bounded waits.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::io::Write;
