@@ -326,7 +326,7 @@ fn rust_bootstrap() -> PathBuf {
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .last()
+        .next_back()
         .expect("the fixture's executable")
 }
 
