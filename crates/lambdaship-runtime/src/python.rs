@@ -74,7 +74,7 @@ pub fn host_architecture() -> Architecture {
 }
 
 /// An interpreter of exactly `3.minor`, remembered in the cache while it exists.
-fn find_interpreter(cache: &Cache, runtime: Runtime) -> Result<PathBuf, RuntimeError> {
+pub fn find_interpreter(cache: &Cache, runtime: Runtime) -> Result<PathBuf, RuntimeError> {
     let key = KeyBuilder::new("interpreter")
         .add_str(&runtime.to_string())
         .finish();

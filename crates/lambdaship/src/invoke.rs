@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use clap::Args;
 use lambdaship_build::{BuildOptions, build};
-use lambdaship_project::{Overrides, Project};
+use lambdaship_project::{Overrides, Project, Runtime};
 use lambdaship_runtime::{
     FunctionCode, FunctionConfig, InvokeRequest, LocalRuntime, PoolOptions, StderrLogs,
-    default_region,
+    default_region, find_interpreter,
 };
 
 use crate::progress;
@@ -31,6 +31,9 @@ pub struct InvokeArgs {
     /// The event: a JSON file, or `-` for stdin [default: `{}`].
     #[arg(long, value_name = "FILE|-")]
     event: Option<PathBuf>,
+    /// The Python runtime, overriding [tool.lambdaship] runtime.
+    #[arg(long, value_name = "python3.X")]
+    runtime: Option<Runtime>,
     /// Run in a private mount namespace with the code at /var/task, layers at /opt and a
     /// private /tmp, read-only as on Lambda (Linux).
     #[arg(long)]
@@ -74,8 +77,11 @@ fn read_event(source: Option<&PathBuf>) -> Result<bytes::Bytes, String> {
 
 fn invoke(args: InvokeArgs) -> Result<u8, String> {
     let payload = read_event(args.event.as_ref())?;
-    let project =
-        Project::load(&args.project_dir, &Overrides::default()).map_err(|e| e.to_string())?;
+    let overrides = Overrides {
+        runtime: args.runtime,
+        ..Overrides::default()
+    };
+    let project = Project::load(&args.project_dir, &overrides).map_err(|e| e.to_string())?;
     let functions = project
         .select(args.function.as_deref())
         .map_err(|e| e.to_string())?;
@@ -90,6 +96,10 @@ fn invoke(args: InvokeArgs) -> Result<u8, String> {
             ));
         }
     };
+    let cache = lambdaship_build::Cache::open(&lambdaship_build::Cache::default_root())
+        .map_err(|e| e.to_string())?;
+    // Before building: a missing interpreter is the clearer error, and the quicker one.
+    find_interpreter(&cache, spec.runtime).map_err(|e| e.to_string())?;
     let progress = progress::TerminalProgress::new(true);
     let options = BuildOptions {
         function: Some(spec.name.clone()),
@@ -101,8 +111,6 @@ fn invoke(args: InvokeArgs) -> Result<u8, String> {
     let code = FunctionCode::from_artifacts(&report.artifacts, &spec.name)
         .ok_or_else(|| format!("the build wrote no archive for function `{}`", spec.name))?;
     let config = FunctionConfig::from_spec(spec, &default_region());
-    let cache = lambdaship_build::Cache::open(&lambdaship_build::Cache::default_root())
-        .map_err(|e| e.to_string())?;
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
