@@ -379,8 +379,8 @@ impl Environment {
     }
 
     /// Waits until the log pipe is drained.
-    pub(crate) async fn sync_logs(&self) {
-        self.pipe.sync().await;
+    pub(crate) fn sync_logs(&self) {
+        self.pipe.sync();
     }
 
     /// The INVOKE phase for one event.
@@ -391,20 +391,25 @@ impl Environment {
         deadline: Instant,
     ) -> InvokeEnd {
         let request_id = invocation.request_id.clone();
-        let event = Bytes::from(
-            serde_json::json!({
-                "eventType": "INVOKE",
-                "deadlineMs": invocation.deadline_ms,
-                "requestId": invocation.request_id,
-                "invokedFunctionArn": invocation.invoked_arn,
-                "tracing": {"type": "X-Amzn-Trace-Id", "value": invocation.trace_id},
-            })
-            .to_string(),
-        );
+        let wanted = self.api.shared.lock().extensions.iter().any(|e| e.invoke);
+        let event = wanted.then(|| {
+            Bytes::from(
+                serde_json::json!({
+                    "eventType": "INVOKE",
+                    "deadlineMs": invocation.deadline_ms,
+                    "requestId": invocation.request_id,
+                    "invokedFunctionArn": invocation.invoked_arn,
+                    "tracing": {"type": "X-Amzn-Trace-Id", "value": invocation.trace_id},
+                })
+                .to_string(),
+            )
+        });
         // Events left from INIT (a late registration notice) say nothing about this phase.
         while self.api_events.try_recv().is_ok() {}
         self.api.shared.deliver(invocation, stream_to);
-        self.api.shared.broadcast(&event, |e| e.invoke);
+        if let Some(event) = event {
+            self.api.shared.broadcast(&event, |e| e.invoke);
+        }
         let deadline = tokio::time::Instant::from_std(deadline);
         let mut answer: Option<(FunctionResult, bool)> = None;
         let mut runtime_done = false;
@@ -611,7 +616,7 @@ impl Environment {
     async fn reap(&mut self, until: Instant) {
         let all: Vec<u32> = self.processes.iter().map(|p| p.pid).collect();
         self.wait_exits(&all, until).await;
-        self.pipe.sync().await;
+        self.pipe.sync();
     }
 }
 

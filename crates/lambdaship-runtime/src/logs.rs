@@ -6,8 +6,6 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
-
 use crate::invocation::Report;
 
 /// Where an environment's log lines go.
@@ -85,8 +83,36 @@ impl LogStream {
 /// The pipe every process of one environment writes to, and the task reading it.
 pub(crate) struct LogPipe {
     writer: OwnedFd,
-    sync: mpsc::UnboundedSender<oneshot::Sender<()>>,
-    reader: tokio::task::JoinHandle<()>,
+    reader: Arc<PipeReader>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// The read end, drained by the background task as output arrives and by [`LogPipe::sync`]
+/// on the invoke path (no task round trip there: a direct non-blocking read).
+struct PipeReader {
+    receiver: tokio::net::unix::pipe::Receiver,
+    lines: Mutex<LineBuffer>,
+    stream: LogStream,
+}
+
+impl PipeReader {
+    /// Reads everything available now; false at end of file or on an error.
+    fn drain(&self) -> bool {
+        let Ok(mut lines) = self.lines.lock() else {
+            return false;
+        };
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            match self.receiver.try_read(&mut chunk) {
+                Ok(0) => {
+                    lines.flush(&self.stream);
+                    return false;
+                }
+                Ok(n) => lines.feed(&chunk[..n], &self.stream),
+                Err(error) => return error.kind() == std::io::ErrorKind::WouldBlock,
+            }
+        }
+    }
 }
 
 impl LogPipe {
@@ -99,13 +125,16 @@ impl LogPipe {
         // SAFETY: both descriptors were just created and are owned by nothing else.
         let (read, writer) =
             unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
-        let receiver = tokio::net::unix::pipe::Receiver::from_owned_fd(read)?;
-        let (sync, requests) = mpsc::unbounded_channel();
-        let reader = tokio::spawn(read_lines(receiver, requests, stream));
+        let reader = Arc::new(PipeReader {
+            receiver: tokio::net::unix::pipe::Receiver::from_owned_fd(read)?,
+            lines: Mutex::new(LineBuffer::default()),
+            stream,
+        });
+        let task = tokio::spawn(read_lines(reader.clone()));
         Ok(LogPipe {
             writer,
-            sync,
             reader,
+            task,
         })
     }
 
@@ -114,62 +143,30 @@ impl LogPipe {
         Ok(std::process::Stdio::from(self.writer.try_clone()?))
     }
 
-    /// Waits until everything written to the pipe so far has been emitted: what the runtime
-    /// printed before it posted its response precedes the END line.
-    pub(crate) async fn sync(&self) {
-        let (done, wait) = oneshot::channel();
-        if self.sync.send(done).is_ok() {
-            let _ = tokio::time::timeout(Duration::from_secs(1), wait).await;
+    /// Emits everything written to the pipe so far: what the runtime printed before it
+    /// posted its response precedes the END line.
+    pub(crate) fn sync(&self) {
+        self.reader.drain();
+        if let Ok(mut lines) = self.reader.lines.lock() {
+            lines.flush(&self.reader.stream);
         }
     }
 }
 
 impl Drop for LogPipe {
     fn drop(&mut self) {
-        self.reader.abort();
+        self.task.abort();
     }
 }
 
-async fn read_lines(
-    receiver: tokio::net::unix::pipe::Receiver,
-    mut requests: mpsc::UnboundedReceiver<oneshot::Sender<()>>,
-    stream: LogStream,
-) {
-    let mut lines = LineBuffer::default();
-    let mut chunk = vec![0u8; 64 * 1024];
+async fn read_lines(reader: Arc<PipeReader>) {
     loop {
-        tokio::select! {
-            biased;
-            request = requests.recv() => {
-                let Some(done) = request else { return };
-                loop {
-                    match receiver.try_read(&mut chunk) {
-                        Ok(0) => break,
-                        Ok(n) => lines.feed(&chunk[..n], &stream),
-                        Err(_) => break,
-                    }
-                }
-                lines.flush(&stream);
-                let _ = done.send(());
-            }
-            ready = receiver.readable() => {
-                if ready.is_err() {
-                    return;
-                }
-                match receiver.try_read(&mut chunk) {
-                    Ok(0) => {
-                        lines.flush(&stream);
-                        // Every writer is gone; keep answering sync requests.
-                        while let Some(done) = requests.recv().await {
-                            let _ = done.send(());
-                        }
-                        return;
-                    }
-                    Ok(n) => lines.feed(&chunk[..n], &stream),
-                    Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
-                    Err(_) => return,
-                }
-            }
+        if reader.receiver.readable().await.is_err() {
+            return;
+        }
+        // try_read clears the readiness when it sees WouldBlock, so this waits again.
+        if !reader.drain() {
+            return;
         }
     }
 }

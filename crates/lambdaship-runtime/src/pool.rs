@@ -176,7 +176,7 @@ impl FunctionPool {
                             Some(&failure.error_type),
                         ));
                         environment.kill();
-                        environment.sync_logs().await;
+                        environment.sync_logs();
                         suppressed = Some(failure);
                         // Lambda retries a failed INIT inside the first invoke, under the
                         // function's timeout, in a fresh environment.
@@ -252,7 +252,7 @@ impl FunctionPool {
                 )
             }
         };
-        environment.sync_logs().await;
+        environment.sync_logs();
         let duration = started.elapsed().min(config.timeout);
         let billed = duration + init_duration.unwrap_or_default();
         let report = Report {
