@@ -265,8 +265,10 @@ fn main() {
         python_noop.shutdown().await;
         rust_noop.shutdown().await;
 
+        // Cold starts and bare processes taken in turn, so load on the machine hits both.
         let mut inits = Vec::new();
         let mut walls = Vec::new();
+        let mut bares = Vec::new();
         for _ in 0..colds {
             let pool = local
                 .prepare(FunctionConfig::from_spec(&spec, "us-east-1"), &code, Arc::new(DiscardLogs), PoolOptions::default())
@@ -280,10 +282,12 @@ fn main() {
             assert!(!outcome.result.is_error(), "{:?}", outcome.result);
             inits.push(outcome.report.init_duration.unwrap());
             pool.shutdown().await;
+            bares.push(bare_python(&local, &spec, &code, &event));
         }
         inits.sort();
         walls.sort();
-        let bare = bare_python(&local, &spec, &code, &event, colds);
+        bares.sort();
+        let bare = percentile(&bares, 0.5);
         let init = percentile(&inits, 0.5);
         let wall = percentile(&walls, 0.5);
         println!();
@@ -302,7 +306,6 @@ fn bare_python(
     spec: &lambdaship_project::FunctionSpec,
     code: &FunctionCode,
     event: &[u8],
-    runs: usize,
 ) -> Duration {
     let unpacked = local_unpack(local, code);
     let python = lambdaship_runtime::find_interpreter(
@@ -331,8 +334,7 @@ fn bare_python(
         function = spec.handler.function(),
         event = String::from_utf8_lossy(event),
     );
-    let mut times = Vec::new();
-    for _ in 0..runs {
+    {
         // Timed to the handler's return, not to the process's exit: the cold invocation
         // is timed to its outcome too.
         let started = Instant::now();
@@ -349,12 +351,11 @@ fn bare_python(
             &mut line,
         )
         .unwrap();
-        times.push(started.elapsed());
+        let elapsed = started.elapsed();
         assert_eq!(line, "done\n");
         assert!(child.wait().unwrap().success());
+        elapsed
     }
-    times.sort();
-    percentile(&times, 0.5)
 }
 
 fn local_unpack(_local: &LocalRuntime, code: &FunctionCode) -> PathBuf {
