@@ -541,3 +541,34 @@ fn idle_environments_are_shut_down_after_the_keep_alive() {
         }
     }));
 }
+
+#[test]
+fn the_exec_wrapper_starts_the_runtime() {
+    let dir = tempfile::tempdir().unwrap();
+    let wrapper = b"#!/bin/sh\nexport WRAPPED=\"$1 $2 $3\"\nexec \"$@\"\n";
+    let layer = zip(
+        dir.path(),
+        "wrapper.zip",
+        &[("wrapper", wrapper, EXECUTABLE)],
+    );
+    let mut config = config("wrapped", "app.handler");
+    config
+        .environment
+        .insert("AWS_LAMBDA_EXEC_WRAPPER".into(), "/opt/wrapper".into());
+    let code = b"import os\ndef handler(event, context):\n    return os.environ.get('WRAPPED')\n";
+    let (pool, _) = pool(
+        dir.path(),
+        config,
+        &[("app.py", code, FILE)],
+        vec![layer],
+        PoolOptions::default(),
+    );
+    tokio().block_on(bounded(async {
+        let outcome = pool.invoke(event("{}")).await.unwrap();
+        let wrapped = json(outcome.result.payload());
+        let wrapped = wrapped.as_str().unwrap();
+        // The wrapper receives the interpreter and its arguments.
+        assert!(wrapped.contains("python3.11 -S -B"), "{wrapped}");
+        pool.shutdown().await;
+    }));
+}
