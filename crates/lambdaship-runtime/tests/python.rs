@@ -572,3 +572,74 @@ fn the_exec_wrapper_starts_the_runtime() {
         pool.shutdown().await;
     }));
 }
+
+#[test]
+fn an_isolated_environment_has_lambdas_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let layer = zip(
+        dir.path(),
+        "layer.zip",
+        &[(
+            "python/lib/python3.11/site-packages/fromlayer.py",
+            b"WHERE = __file__\n",
+            FILE,
+        )],
+    );
+    let marker = format!("lambdaship-isolation-{}", std::process::id());
+    let code = format!(
+        r#"import os, sys, fromlayer
+def handler(event, context):
+    try:
+        open("/var/task/written", "w")
+        written = "yes"
+    except OSError as error:
+        written = error.errno
+    with open("/tmp/{marker}", "w") as f:
+        f.write("private")
+    return {{"cwd": os.getcwd(), "root": os.environ["LAMBDA_TASK_ROOT"], "path": sys.path[:3],
+            "layer": fromlayer.WHERE, "written": written, "runtime": os.environ["LAMBDA_RUNTIME_DIR"]}}
+"#
+    );
+    let (pool, _) = pool(
+        dir.path(),
+        config("isolated", "app.handler"),
+        &[("app.py", code.as_bytes(), FILE)],
+        vec![layer],
+        PoolOptions {
+            isolate: true,
+            ..PoolOptions::default()
+        },
+    );
+    if let Some(reason) = &pool.isolation_unavailable {
+        eprintln!("isolation is not possible on this machine: {reason}");
+        return;
+    }
+    tokio().block_on(bounded(async {
+        let outcome = pool.invoke(event("{}")).await.unwrap();
+        let body = json(outcome.result.payload());
+        assert_eq!(body["cwd"], "/var/task");
+        assert_eq!(body["root"], "/var/task");
+        assert_eq!(body["runtime"], "/var/runtime");
+        assert_eq!(
+            body["path"],
+            serde_json::json!([
+                "/var/task",
+                "/opt/python/lib/python3.11/site-packages",
+                "/opt/python"
+            ])
+        );
+        assert_eq!(
+            body["layer"],
+            "/opt/python/lib/python3.11/site-packages/fromlayer.py"
+        );
+        assert_eq!(
+            body["written"], 30,
+            "the task root must be read-only (EROFS)"
+        );
+        pool.shutdown().await;
+    }));
+    assert!(
+        !std::path::Path::new("/tmp").join(&marker).exists(),
+        "/tmp of the environment is not private"
+    );
+}

@@ -128,3 +128,21 @@ fn a_runtime_without_an_interpreter_says_how_to_get_one() {
     assert!(message.contains("no Python 3.9 interpreter"), "{message}");
     assert!(message.contains("uv python find 3.9"), "{message}");
 }
+
+#[test]
+fn isolate_runs_the_function_at_var_task() {
+    let project = copy_example("hello-fastapi");
+    write(
+        project.path(),
+        "app/main.py",
+        "import os\ndef handler(event, context):\n    return os.getcwd()\n",
+    );
+    let output = invoke(project.path(), &["--isolate"]);
+    let logs = stderr(&output);
+    assert_eq!(output.status.code(), Some(0), "{logs}");
+    if logs.contains("--isolate is not possible here") {
+        eprintln!("isolation is not possible on this machine: {logs}");
+        return;
+    }
+    assert_eq!(output.stdout, b"\"/var/task\"");
+}
