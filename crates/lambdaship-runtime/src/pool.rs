@@ -173,7 +173,7 @@ impl FunctionPool {
                             failure.duration,
                             "init",
                             failure.status,
-                            Some(&failure.error_type),
+                            (failure.status == "error").then_some(failure.error_type.as_str()),
                         ));
                         environment.kill();
                         environment.sync_logs();
@@ -199,7 +199,7 @@ impl FunctionPool {
                 failure.duration,
                 "invoke",
                 failure.status,
-                Some(&failure.error_type),
+                (failure.status == "error").then_some(failure.error_type.as_str()),
             ));
             let result = if failure.status == "timeout" {
                 let seconds = config.timeout.as_secs_f64();
@@ -262,7 +262,8 @@ impl FunctionPool {
             max_memory_used_mb: environment.max_memory_used_mb(),
             init_duration,
             status: status.map(str::to_string),
-            error_type: status.and(error_type),
+            // Lambda names the error type of platform errors, not of timeouts.
+            error_type: status.filter(|s| *s == "error").and(error_type),
         };
         environment.logs.platform(&logs::end_line(&request_id));
         environment

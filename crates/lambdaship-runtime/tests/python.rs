@@ -643,3 +643,33 @@ def handler(event, context):
         "/tmp of the environment is not private"
     );
 }
+
+#[test]
+fn a_slow_init_is_cut_at_ten_seconds_and_retried_inside_the_invoke() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = b"import time\ntime.sleep(60)\ndef handler(event, context):\n    return 1\n";
+    let mut config = config("slow-init", "app.handler");
+    config.timeout = Duration::from_secs(2);
+    let (pool, logs) = pool(
+        dir.path(),
+        config,
+        &[("app.py", code, FILE)],
+        vec![],
+        PoolOptions::default(),
+    );
+    let started = std::time::Instant::now();
+    tokio().block_on(bounded(async {
+        let outcome = pool.invoke(event("{}")).await.unwrap();
+        assert_eq!(error_type(&outcome.result), "Sandbox.Timedout");
+        assert_eq!(outcome.report.status.as_deref(), Some("timeout"));
+        pool.shutdown().await;
+    }));
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_secs(12) && elapsed < Duration::from_secs(20),
+        "{elapsed:?}"
+    );
+    let logs = logs.text();
+    assert!(logs.contains("\tPhase: init\tStatus: timeout\n"), "{logs}");
+    assert!(logs.contains("\tPhase: invoke\tStatus: timeout"), "{logs}");
+}
