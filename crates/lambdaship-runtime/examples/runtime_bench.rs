@@ -12,6 +12,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../tests/common/rust_fixture.rs"]
+mod rust_fixture;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -127,31 +130,6 @@ async fn throughput(pool: &Arc<FunctionPool>, environments: usize, window: Durat
     total as f64 / started.elapsed().as_secs_f64()
 }
 
-fn rust_bootstrap() -> PathBuf {
-    let output = Command::new("cargo")
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "-p",
-            "rust-runtime-fixture",
-            "--message-format=json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .next_back()
-        .unwrap()
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let count: usize = args
@@ -206,7 +184,7 @@ fn main() {
         &rust_zip,
         &[(
             "bootstrap",
-            &std::fs::read(rust_bootstrap()).unwrap(),
+            &std::fs::read(rust_fixture::rust_bootstrap("cargo", true)).unwrap(),
             0o100755,
         )],
     );

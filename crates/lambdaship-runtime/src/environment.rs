@@ -594,13 +594,22 @@ impl Environment {
                 process::signal_group(process.pid, libc::SIGKILL);
             }
         }
-        self.wait_exits(&extension_pids, started + total).await;
+        // An extension is done with SHUTDOWN when it exits or asks for its next event.
+        let until = tokio::time::Instant::from_std(started + total);
+        while extension_pids.iter().any(|pid| !self.exited.contains(pid))
+            && !self.extensions_ready(|e| e.shutdown)
+        {
+            tokio::select! {
+                Some(exit) = self.exits.recv() => { self.exited.insert(exit.pid); }
+                Some(_) = self.api_events.recv() => {}
+                _ = tokio::time::sleep_until(until) => break,
+            }
+        }
         self.kill();
         self.reap(Instant::now() + Duration::from_secs(1)).await;
     }
 
-    /// Waits until every process in `pids` has exited (or called `next` after the
-    /// SHUTDOWN event), or `until`.
+    /// Waits until every process in `pids` has exited, or `until`.
     async fn wait_exits(&mut self, pids: &[u32], until: Instant) {
         let until = tokio::time::Instant::from_std(until);
         while pids.iter().any(|pid| !self.exited.contains(pid)) {

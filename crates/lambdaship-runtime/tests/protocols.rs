@@ -5,9 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
-
-use std::path::PathBuf;
-use std::process::Command;
+#[path = "common/rust_fixture.rs"]
+mod rust_fixture;
 
 use bytes::Bytes;
 use common::*;
@@ -305,34 +304,9 @@ fn an_external_extension_registers_and_receives_invoke_and_shutdown() {
     assert!(logs.contains("extension shutting down"), "{logs}");
 }
 
-/// Builds the Rust lambda_runtime fixture and returns its `bootstrap` executable.
-fn rust_bootstrap() -> PathBuf {
-    let output = Command::new(env!("CARGO"))
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "rust-runtime-fixture",
-            "--message-format=json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter_map(|message| message["executable"].as_str().map(PathBuf::from))
-        .next_back()
-        .expect("the fixture's executable")
-}
-
 #[test]
 fn a_provided_function_built_with_the_rust_runtime_runs() {
-    let bootstrap = std::fs::read(rust_bootstrap()).unwrap();
+    let bootstrap = std::fs::read(rust_fixture::rust_bootstrap(env!("CARGO"), false)).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let (pool, _) = pool(
         dir.path(),
