@@ -20,7 +20,7 @@ use crate::archive::{ArchiveEntry, CompressedFile, Payload, SharedBytes};
 use crate::error::BuildError;
 
 /// Bumped whenever what the cache holds changes meaning, so old entries are never read.
-const CACHE_FORMAT: &str = "lambdaship-cache-2";
+const CACHE_FORMAT: &str = "lambdaship-cache-3";
 
 /// A cache directory.
 #[derive(Debug, Clone)]

@@ -45,10 +45,13 @@ pub(crate) fn build_entries(
     files: &[TreeFile],
     options: &EntryOptions<'_>,
 ) -> Result<(Vec<ArchiveEntry>, Vec<CompileFailure>), BuildError> {
-    let loaded = files
+    let mut loaded = files
         .par_iter()
         .map(|file| load(file, options))
         .collect::<Result<Vec<_>, _>>()?;
+    if options.portable_scripts {
+        update_records(&mut loaded);
+    }
     let bytecode = match options.compiler {
         Some(compiler) => Some(start_compile(files, &loaded, compiler, options)?),
         None => None,
@@ -105,6 +108,60 @@ fn load(file: &TreeFile, options: &EntryOptions<'_>) -> Result<LoadedFile, Build
         executable: file.executable,
         content,
     })
+}
+
+/// Brings the `RECORD` of each installed distribution in line with the scripts whose
+/// shebang was made portable. Without this the RECORD keeps the hash of the launcher uv
+/// wrote, which names the build machine's interpreter, and the archive would depend on where
+/// that interpreter lives.
+fn update_records(loaded: &mut [LoadedFile]) {
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    let scripts: std::collections::HashMap<String, String> = loaded
+        .iter()
+        .filter(|file| file.relative.starts_with("bin/"))
+        .map(|file| {
+            let digest = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(Sha256::digest(&file.content));
+            (
+                file.relative.clone(),
+                format!("sha256={digest},{}", file.content.len()),
+            )
+        })
+        .collect();
+    if scripts.is_empty() {
+        return;
+    }
+    for record in loaded
+        .iter_mut()
+        .filter(|file| file.relative.ends_with(".dist-info/RECORD"))
+    {
+        let Ok(text) = std::str::from_utf8(&record.content) else {
+            continue;
+        };
+        let mut changed = false;
+        let mut updated = String::with_capacity(text.len());
+        for line in text.split_inclusive('\n') {
+            let path = line.split(',').next().unwrap_or_default();
+            match scripts.get(path) {
+                Some(hash_and_size) => {
+                    let ending = if line.ends_with("\r\n") {
+                        "\r\n"
+                    } else if line.ends_with('\n') {
+                        "\n"
+                    } else {
+                        ""
+                    };
+                    updated.push_str(&format!("{path},{hash_and_size}{ending}"));
+                    changed = true;
+                }
+                None => updated.push_str(line),
+            }
+        }
+        if changed {
+            record.content = updated.into_bytes();
+        }
+    }
 }
 
 /// Replaces a Python launcher line that names the build machine's interpreter with one that
@@ -218,6 +275,28 @@ impl PendingBytecode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_follow_the_rewritten_scripts() {
+        let script = b"#!/usr/bin/env python3\nprint(1)\n".to_vec();
+        let mut loaded = vec![
+            LoadedFile {
+                relative: "bin/tool".to_string(),
+                executable: true,
+                content: script,
+            },
+            LoadedFile {
+                relative: "tool-1.0.dist-info/RECORD".to_string(),
+                executable: false,
+                content: b"bin/tool,sha256=machine-specific,99\ntool/__init__.py,sha256=abc,3\ntool-1.0.dist-info/RECORD,,\n".to_vec(),
+            },
+        ];
+        update_records(&mut loaded);
+        assert_eq!(
+            String::from_utf8(loaded[1].content.clone()).unwrap(),
+            "bin/tool,sha256=yoZC_hZLX4yhzpUE-RLKTlCRyn-GVKrps9SQ9_XYmGc,32\ntool/__init__.py,sha256=abc,3\ntool-1.0.dist-info/RECORD,,\n"
+        );
+    }
 
     #[test]
     fn script_shebangs_become_portable() {

@@ -438,3 +438,42 @@ fn exclude_patterns_leave_files_and_their_bytecode_out() {
     );
     assert!(names.contains(&"fastapi/openapi/utils.py".to_string()));
 }
+
+#[test]
+fn builds_do_not_depend_on_where_the_interpreter_uv_uses_lives() {
+    // uv writes console scripts (and their RECORD hashes) for the interpreter it finds on
+    // PATH: a build from a machine whose python3 lives elsewhere must give the same bytes.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let venv = elsewhere.path().join("some/other/place/venv");
+    let mut create = Command::new("python3");
+    create.args(["-m", "venv", "--without-pip"]).arg(&venv);
+    assert!(
+        run(
+            create,
+            std::time::Duration::from_secs(60),
+            "python3 -m venv"
+        )
+        .status
+        .success()
+    );
+    let path = format!(
+        "{}:{}",
+        venv.join("bin").display(),
+        std::env::var("PATH").unwrap()
+    );
+    let runs: Vec<_> = [None, Some(path)]
+        .into_iter()
+        .map(|path| {
+            let project = copy_example("workspace");
+            let cache = tempfile::tempdir().unwrap();
+            let mut command = Command::new(env!("CARGO_BIN_EXE_lambdaship"));
+            command.env("LAMBDASHIP_CACHE_DIR", cache.path());
+            if let Some(path) = path {
+                command.env("PATH", path);
+            }
+            let run = build_with(command, project.path(), &["--layout", "layers"]);
+            (artifact_hashes(&run), project, cache)
+        })
+        .collect();
+    assert_eq!(runs[0].0, runs[1].0);
+}
