@@ -138,8 +138,8 @@ impl FunctionPool {
         self.run(warm, request).await
     }
 
-    /// Starts a fresh environment, runs one invocation in it and shuts it down, as
-    /// `lambdaship invoke` does.
+    /// Runs one invocation, then shuts every environment of the pool down and waits for
+    /// them (SHUTDOWN included), as `lambdaship invoke` does with a new pool.
     pub async fn invoke_once(&self, request: InvokeRequest) -> Result<InvokeOutcome, InvokeError> {
         let outcome = self.invoke(request).await;
         self.shutdown().await;
