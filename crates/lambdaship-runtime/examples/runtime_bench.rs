@@ -12,12 +12,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../tests/common/archive.rs"]
+mod archive;
 #[path = "../tests/common/rust_fixture.rs"]
 mod rust_fixture;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -29,24 +30,6 @@ use lambdaship_runtime::{
     DiscardLogs, FunctionCode, FunctionConfig, FunctionPool, InvokeRequest, LocalRuntime,
     PoolOptions, RuntimeKind, host_architecture,
 };
-
-fn zip(path: &Path, files: &[(&str, &[u8], u32)]) {
-    let mut output = Vec::new();
-    let mut archive = rawzip::ZipArchiveWriter::new(&mut output);
-    for (name, content, mode) in files {
-        let (mut entry, config) = archive
-            .new_file(*name)
-            .unix_permissions(*mode)
-            .start()
-            .unwrap();
-        let mut writer = config.wrap(&mut entry);
-        writer.write_all(content).unwrap();
-        let (_, descriptor) = writer.finish().unwrap();
-        entry.finish(descriptor).unwrap();
-    }
-    archive.finish().unwrap();
-    std::fs::write(path, output).unwrap();
-}
 
 fn config(name: &str, handler: &str, runtime: RuntimeKind) -> FunctionConfig {
     FunctionConfig {
@@ -151,7 +134,7 @@ fn main() {
         .unwrap();
 
     let noop = work.path().join("noop.zip");
-    zip(
+    archive::write_zip(
         &noop,
         &[(
             "app.py",
@@ -180,7 +163,7 @@ fn main() {
             .unwrap(),
     );
     let rust_zip = work.path().join("rust.zip");
-    zip(
+    archive::write_zip(
         &rust_zip,
         &[(
             "bootstrap",

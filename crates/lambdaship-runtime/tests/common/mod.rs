@@ -4,7 +4,6 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -22,26 +21,13 @@ pub fn cache() -> Cache {
     Cache::open(&root).expect("cache")
 }
 
-/// A zip of `files` (name, content, mode), stored.
+#[path = "archive.rs"]
+mod archive;
+
+/// A zip of `files` (name, content, mode), stored, written as `dir/name`.
 pub fn zip(dir: &Path, name: &str, files: &[(&str, &[u8], u32)]) -> PathBuf {
     let path = dir.join(name);
-    let mut output = Vec::new();
-    {
-        let mut archive = rawzip::ZipArchiveWriter::new(&mut output);
-        for (file, content, mode) in files {
-            let (mut entry, config) = archive
-                .new_file(*file)
-                .unix_permissions(*mode)
-                .start()
-                .expect("entry");
-            let mut writer = config.wrap(&mut entry);
-            writer.write_all(content).expect("write");
-            let (_, descriptor) = writer.finish().expect("finish");
-            entry.finish(descriptor).expect("entry finish");
-        }
-        archive.finish().expect("archive");
-    }
-    std::fs::write(&path, output).expect("write zip");
+    archive::write_zip(&path, files);
     path
 }
 
