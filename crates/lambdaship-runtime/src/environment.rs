@@ -10,7 +10,7 @@ use tokio::sync::mpsc;
 
 use crate::api::{ApiEvent, ApiServer, Identity, NextInvocation};
 use crate::error::RuntimeError;
-use crate::invocation::FunctionResult;
+use crate::invocation::{FunctionResult, error_document};
 use crate::isolate::{IsolationPaths, PreparedIsolation};
 use crate::limits::{
     RUNTIME_SHUTDOWN_GRACE, RUNTIME_SHUTDOWN_GRACE_INTERNAL, SHUTDOWN_WITH_EXTERNAL,
@@ -413,6 +413,7 @@ impl Environment {
         let deadline = tokio::time::Instant::from_std(deadline);
         let mut answer: Option<(FunctionResult, bool)> = None;
         let mut runtime_done = false;
+        let mut refused = false;
         loop {
             if answer.is_some() && runtime_done && self.extensions_ready(|e| e.invoke) {
                 break;
@@ -421,6 +422,12 @@ impl Environment {
                 Signal::Api(ApiEvent::Answer { result, streamed }) => {
                     if answer.is_none() {
                         answer = Some((result, streamed));
+                    }
+                }
+                Signal::Api(ApiEvent::Refused { result, streamed }) => {
+                    if answer.is_none() {
+                        answer = Some((result, streamed));
+                        refused = true;
                     }
                 }
                 Signal::Api(ApiEvent::RuntimeNext) => runtime_done = answer.is_some(),
@@ -452,7 +459,9 @@ impl Environment {
                             status: None,
                             reusable: false,
                         },
-                        None => self.failed(platform_error(error_type, &message), "error"),
+                        None => {
+                            self.failed(FunctionResult::platform(error_type, &message), "error")
+                        }
                     };
                 }
                 Signal::MemoryCheck => {
@@ -464,8 +473,10 @@ impl Environment {
                         self.logs
                             .platform(&format!("{message}\nRuntime.OutOfMemory"));
                         self.peak_bytes = u64::from(self.spec.config.memory_mb) * 1024 * 1024;
-                        return self
-                            .failed(platform_error("Runtime.OutOfMemory", &message), "error");
+                        return self.failed(
+                            FunctionResult::platform("Runtime.OutOfMemory", &message),
+                            "error",
+                        );
                     }
                 }
                 Signal::Deadline => {
@@ -478,26 +489,26 @@ impl Environment {
                     let message = format!(
                         "RequestId: {request_id} Error: Task timed out after {seconds:.2} seconds"
                     );
-                    return self.failed(platform_error("Sandbox.Timedout", &message), "timeout");
+                    return self.failed(
+                        FunctionResult::platform("Sandbox.Timedout", &message),
+                        "timeout",
+                    );
                 }
             }
         }
-        let (result, streamed) =
-            answer.unwrap_or_else(|| (platform_error("Runtime.Unknown", "no answer"), false));
-        // A response the runtime could not deliver (too large, bad mode) breaks the runtime
-        // client on Lambda too: start the next invocation from a fresh environment.
-        let reusable = !matches!(
-            &result,
-            FunctionResult::Error { error_type, .. }
-                if error_type.starts_with("Function.ResponseSizeTooLarge")
-                    || error_type.starts_with("Runtime.InvalidResponseModeHeader")
-                    || error_type.starts_with("Runtime.TruncatedResponse")
-        );
+        let (result, streamed) = answer.unwrap_or_else(|| {
+            (
+                FunctionResult::platform("Runtime.Unknown", "no answer"),
+                false,
+            )
+        });
         InvokeEnd {
             result,
             streamed,
             status: None,
-            reusable,
+            // A runtime whose answer was refused saw its post fail, as on Lambda: start the
+            // next invocation from a fresh environment.
+            reusable: !refused,
         }
     }
 
@@ -650,18 +661,6 @@ fn exit_message(exit: &Exit) -> String {
         (ProcessRole::Extension(name), _) => {
             format!("Extension {name} exited with error: {described}")
         }
-    }
-}
-
-/// `{"errorMessage","errorType"}`, as Lambda reports its own errors.
-pub(crate) fn error_document(error_type: &str, message: &str) -> Bytes {
-    Bytes::from(serde_json::json!({"errorMessage": message, "errorType": error_type}).to_string())
-}
-
-pub(crate) fn platform_error(error_type: &str, message: &str) -> FunctionResult {
-    FunctionResult::Error {
-        payload: error_document(error_type, message),
-        error_type: error_type.to_string(),
     }
 }
 

@@ -44,7 +44,20 @@ pub enum FunctionResult {
     },
 }
 
+/// `{"errorMessage","errorType"}`, as Lambda reports its own errors.
+pub(crate) fn error_document(error_type: &str, message: &str) -> Bytes {
+    Bytes::from(serde_json::json!({"errorMessage": message, "errorType": error_type}).to_string())
+}
+
 impl FunctionResult {
+    /// An error the platform reports (timeout, crash, limits), with Lambda's document.
+    pub(crate) fn platform(error_type: &str, message: &str) -> FunctionResult {
+        FunctionResult::Error {
+            payload: error_document(error_type, message),
+            error_type: error_type.to_string(),
+        }
+    }
+
     /// The bytes the caller receives.
     pub fn payload(&self) -> &Bytes {
         match self {

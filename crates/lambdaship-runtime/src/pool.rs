@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::api::NextInvocation;
-use crate::environment::{Environment, InitFailure, ShutdownReason, epoch_ms, platform_error};
+use crate::environment::{Environment, InitFailure, ShutdownReason, epoch_ms};
 use crate::error::InvokeError;
 use crate::invocation::{FunctionResult, InvokeOutcome, InvokeRequest, Report};
 use crate::limits::{INIT_TIMEOUT, MAX_EVENT_BYTES};
@@ -203,7 +203,7 @@ impl FunctionPool {
             ));
             let result = if failure.status == "timeout" {
                 let seconds = config.timeout.as_secs_f64();
-                platform_error(
+                FunctionResult::platform(
                     "Sandbox.Timedout",
                     &format!(
                         "RequestId: {request_id} Error: Task timed out after {seconds:.2} seconds"

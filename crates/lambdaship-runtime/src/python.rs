@@ -28,13 +28,6 @@ pub struct PythonRuntime {
     pub runtime_dir: PathBuf,
 }
 
-impl PythonRuntime {
-    /// The bootstrap script inside the runtime directory.
-    pub fn bootstrap(&self) -> PathBuf {
-        self.runtime_dir.join("bootstrap.py")
-    }
-}
-
 /// The pinned awslambdaric version for `runtime`.
 pub fn awslambdaric_version(runtime: Runtime) -> &'static str {
     if runtime.minor() == 9 {

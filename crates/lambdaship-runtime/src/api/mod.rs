@@ -42,6 +42,13 @@ pub(crate) enum ApiEvent {
         result: FunctionResult,
         streamed: bool,
     },
+    /// The runtime's answer was refused (too large, cut short, bad response mode): the
+    /// invocation fails with `result`, and the runtime client, whose post failed, is not
+    /// trusted with another invocation.
+    Refused {
+        result: FunctionResult,
+        streamed: bool,
+    },
     /// The runtime failed to initialise (`init/error`).
     InitError { payload: Bytes, error_type: String },
     /// An extension registered.

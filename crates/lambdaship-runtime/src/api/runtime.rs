@@ -136,21 +136,12 @@ fn claim(
 }
 
 fn too_large_result() -> FunctionResult {
-    platform_error(
+    FunctionResult::platform(
         "Function.ResponseSizeTooLarge",
         &format!(
             "Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
         ),
     )
-}
-
-fn platform_error(error_type: &str, message: &str) -> FunctionResult {
-    FunctionResult::Error {
-        payload: Bytes::from(
-            serde_json::json!({ "errorMessage": message, "errorType": error_type }).to_string(),
-        ),
-        error_type: error_type.to_string(),
-    }
 }
 
 fn content_length(headers: &HeaderMap) -> Option<usize> {
@@ -181,8 +172,8 @@ async fn response(
         None => {}
         Some("streaming") => return streamed(shared, request, content_type, stream_to).await,
         Some(other) => {
-            shared.send(ApiEvent::Answer {
-                result: platform_error(
+            shared.send(ApiEvent::Refused {
+                result: FunctionResult::platform(
                     "Runtime.InvalidResponseModeHeader",
                     &format!("Invalid response mode `{other}`: the only mode is `streaming`"),
                 ),
@@ -198,7 +189,7 @@ async fn response(
         }
     }
     let too_large = || {
-        shared.send(ApiEvent::Answer {
+        shared.send(ApiEvent::Refused {
             result: too_large_result(),
             streamed: false,
         });
@@ -230,8 +221,8 @@ async fn response(
 }
 
 fn truncated(shared: &Shared) -> Response<Full<Bytes>> {
-    shared.send(ApiEvent::Answer {
-        result: platform_error(
+    shared.send(ApiEvent::Refused {
+        result: FunctionResult::platform(
             "Runtime.TruncatedResponse",
             "The runtime's response body was cut short",
         ),
@@ -269,7 +260,7 @@ async fn streamed(
             Ok(data) => {
                 size += data.len();
                 if size > limit {
-                    shared.send(ApiEvent::Answer {
+                    shared.send(ApiEvent::Refused {
                         result: too_large_result(),
                         streamed: true,
                     });
@@ -337,7 +328,7 @@ async fn invoke_error(
     let (payload, error_type) = match read_error(request).await {
         Ok(read) => read,
         Err(refusal) => {
-            shared.send(ApiEvent::Answer {
+            shared.send(ApiEvent::Refused {
                 result: too_large_result(),
                 streamed: false,
             });
@@ -394,7 +385,7 @@ async fn read_error(
     Ok((payload, error_type))
 }
 
-pub(crate) fn error_type(declared: Option<&str>, payload: &[u8]) -> String {
+fn error_type(declared: Option<&str>, payload: &[u8]) -> String {
     if let Some(declared) = declared
         && well_formed_error_type(declared)
     {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use lambdaship_build::Cache;
-use lambdaship_project::{Architecture, Runtime};
+use lambdaship_project::Runtime;
 use lambdaship_runtime::{
     FunctionCode, FunctionConfig, FunctionPool, LocalRuntime, LogSink, PoolOptions, RuntimeKind,
     host_architecture,
@@ -109,8 +109,3 @@ pub fn json(bytes: &[u8]) -> serde_json::Value {
 
 pub const FILE: u32 = 0o100644;
 pub const EXECUTABLE: u32 = 0o100755;
-
-/// Whether this machine runs the architecture tests build for (always x86_64 or arm64).
-pub fn host() -> Architecture {
-    host_architecture()
-}
