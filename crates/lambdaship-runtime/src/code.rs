@@ -1,7 +1,7 @@
 //! Function code on disk: archives unpacked once into directories named by their content.
 
 use std::io::Read;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use lambdaship_build::Cache;
 use sha2::{Digest, Sha256};
@@ -100,18 +100,20 @@ impl CodeStore {
 }
 
 /// Extracts one zip archive into `dir`; later files overwrite earlier ones, as Lambda
-/// extracts layers.
+/// extracts layers. The archive is inspected first ([`crate::archive::inspect`]): nothing of a
+/// hostile or damaged archive is written.
 fn extract(archive: &Path, dir: &Path) -> Result<(), RuntimeError> {
     let bad = |message: String| RuntimeError::BadArchive {
         path: archive.to_path_buf(),
         message,
     };
     let bytes = std::fs::read(archive).map_err(|e| RuntimeError::io("cannot read", archive, e))?;
+    crate::archive::inspect(&bytes, u64::MAX).map_err(|problem| bad(problem.to_string()))?;
     let zip = rawzip::ZipArchive::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
     let mut entries = zip.entries();
     while let Some(entry) = entries.next_entry().map_err(|e| bad(e.to_string()))? {
         let name = String::from_utf8_lossy(entry.file_path().as_ref()).into_owned();
-        let relative = safe_relative(&name)
+        let relative = crate::archive::relative_path(&name)
             .ok_or_else(|| bad(format!("entry `{name}` points outside the archive")))?;
         let path = dir.join(&relative);
         if entry.is_dir() {
@@ -126,20 +128,11 @@ fn extract(archive: &Path, dir: &Path) -> Result<(), RuntimeError> {
         let local = zip
             .get_entry(entry.wayfinder())
             .map_err(|e| bad(e.to_string()))?;
+        let decoder = crate::archive::decoder(&name, entry.compression_method(), local.data())
+            .map_err(|problem| bad(problem.to_string()))?;
+        // Inspection measured the entry: its declared size is its size.
         let mut content = Vec::with_capacity(entry.uncompressed_size_hint() as usize);
-        let read = match entry.compression_method() {
-            rawzip::CompressionMethod::STORE => local
-                .verifying_reader(local.data())
-                .read_to_end(&mut content),
-            rawzip::CompressionMethod::DEFLATE => local
-                .verifying_reader(flate2::bufread::DeflateDecoder::new(local.data()))
-                .read_to_end(&mut content),
-            other => {
-                return Err(bad(format!(
-                    "entry `{name}` uses compression {other:?}; Lambda reads only stored and deflated entries"
-                )));
-            }
-        };
+        let read = local.verifying_reader(decoder).read_to_end(&mut content);
         read.map_err(|e| bad(format!("entry `{name}`: {e}")))?;
         let mode = entry.mode().value();
         if mode & 0o170000 == 0o120000 {
@@ -164,31 +157,56 @@ fn extract(archive: &Path, dir: &Path) -> Result<(), RuntimeError> {
     Ok(())
 }
 
-/// The entry name as a path under the extraction directory, or `None` when it would
-/// escape it (absolute, or `..`).
-fn safe_relative(name: &str) -> Option<PathBuf> {
-    let path = Path::new(name);
-    let mut relative = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::Normal(part) => relative.push(part),
-            Component::CurDir => {}
-            _ => return None,
-        }
-    }
-    (!relative.as_os_str().is_empty()).then_some(relative)
-}
-
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
+    use std::io::Write;
+
     use super::*;
 
+    /// A zip of stored files, names written verbatim.
+    fn zip(files: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut archive = rawzip::ZipArchiveWriter::new(Vec::new());
+        for (name, content) in files {
+            let (mut entry, config) = archive
+                .new_file(rawzip::path::EntryPath::verbatim(name.as_bytes()))
+                .unix_permissions(0o644)
+                .start()
+                .unwrap();
+            let mut writer = config.wrap(&mut entry);
+            writer.write_all(content).unwrap();
+            let (_, descriptor) = writer.finish().unwrap();
+            entry.finish(descriptor).unwrap();
+        }
+        archive.finish().unwrap()
+    }
+
     #[test]
-    fn entries_that_escape_are_refused() {
-        assert_eq!(safe_relative("a/b.py"), Some(PathBuf::from("a/b.py")));
-        assert_eq!(safe_relative("./a"), Some(PathBuf::from("a")));
-        assert_eq!(safe_relative("../etc/passwd"), None);
-        assert_eq!(safe_relative("/etc/passwd"), None);
-        assert_eq!(safe_relative("a/../../b"), None);
+    fn a_hostile_archive_is_refused_before_anything_is_written() {
+        let temp = tempfile::tempdir().unwrap();
+        let archive = temp.path().join("code.zip");
+        std::fs::write(&archive, zip(&[("app.py", b"x"), ("../evil", b"x")])).unwrap();
+        let dir = temp.path().join("root");
+        std::fs::create_dir(&dir).unwrap();
+        let error = extract(&archive, &dir).unwrap_err();
+        assert!(
+            matches!(&error, RuntimeError::BadArchive { message, .. } if message.contains("`../evil`")),
+            "{error}"
+        );
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+        assert!(!temp.path().join("evil").exists());
+    }
+
+    #[test]
+    fn entries_are_written_where_the_inspection_said() {
+        let temp = tempfile::tempdir().unwrap();
+        let archive = temp.path().join("code.zip");
+        std::fs::write(&archive, zip(&[("./a/../b.py", b"b"), ("c/d.py", b"d")])).unwrap();
+        let dir = temp.path().join("root");
+        std::fs::create_dir(&dir).unwrap();
+        extract(&archive, &dir).unwrap();
+        assert_eq!(std::fs::read(dir.join("b.py")).unwrap(), b"b");
+        assert_eq!(std::fs::read(dir.join("c/d.py")).unwrap(), b"d");
+        assert!(!dir.join("a").exists());
     }
 }

@@ -6,6 +6,7 @@
 //! [`FunctionPool`]; [`FunctionPool::invoke`] runs an event through it.
 
 mod api;
+pub mod archive;
 mod code;
 mod environment;
 mod error;
