@@ -2,6 +2,7 @@
 
 mod invoke;
 mod progress;
+mod server;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,6 +25,8 @@ enum Command {
     Build(BuildArgs),
     /// Build if needed, then run one event through a fresh local execution environment.
     Invoke(invoke::InvokeArgs),
+    /// Serve a local AWS Lambda API (aws CLI, boto3, SDKs via --endpoint-url) that runs functions here.
+    Server(server::ServerArgs),
 }
 
 #[derive(Args)]
@@ -59,6 +62,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Build(args) => run_build(args),
         Command::Invoke(args) => invoke::run(args),
+        Command::Server(args) => server::run(args),
     }
 }
 
