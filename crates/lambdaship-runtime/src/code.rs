@@ -115,6 +115,14 @@ fn extract(archive: &Path, dir: &Path) -> Result<(), RuntimeError> {
         let name = String::from_utf8_lossy(entry.file_path().as_ref()).into_owned();
         let relative = crate::archive::relative_path(&name)
             .ok_or_else(|| bad(format!("entry `{name}` points outside the archive")))?;
+        // Each archive was inspected alone; layers share a directory, so a link one layer
+        // made could lead a later layer's entry elsewhere. Nothing is written through one.
+        if let Some(link) = existing_link_above(dir, &relative) {
+            return Err(bad(format!(
+                "entry `{name}` would be written through the symbolic link `{}` an earlier archive made",
+                link.display()
+            )));
+        }
         let path = dir.join(&relative);
         if entry.is_dir() {
             std::fs::create_dir_all(&path)
@@ -155,6 +163,21 @@ fn extract(archive: &Path, dir: &Path) -> Result<(), RuntimeError> {
             .map_err(|e| RuntimeError::io("cannot set the mode of", &path, e))?;
     }
     Ok(())
+}
+
+/// The first directory on the way from `dir` to `relative` that is a symbolic link.
+fn existing_link_above(dir: &Path, relative: &Path) -> Option<PathBuf> {
+    let mut path = dir.to_path_buf();
+    let parents = relative.parent()?;
+    for component in parents.components() {
+        path.push(component);
+        match std::fs::symlink_metadata(&path) {
+            Ok(metadata) if metadata.file_type().is_symlink() => return Some(path),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -208,5 +231,21 @@ mod tests {
         assert_eq!(std::fs::read(dir.join("b.py")).unwrap(), b"b");
         assert_eq!(std::fs::read(dir.join("c/d.py")).unwrap(), b"d");
         assert!(!dir.join("a").exists());
+    }
+
+    #[test]
+    fn a_later_archive_never_writes_through_an_earlier_ones_link() {
+        let temp = tempfile::tempdir().unwrap();
+        let outside = temp.path().join("outside");
+        std::fs::create_dir(&outside).unwrap();
+        let dir = temp.path().join("opt");
+        std::fs::create_dir(&dir).unwrap();
+        // What an earlier layer may leave: a link that a later one could follow.
+        std::os::unix::fs::symlink(&outside, dir.join("lib")).unwrap();
+        let archive = temp.path().join("layer.zip");
+        std::fs::write(&archive, zip(&[("lib/x.py", b"x")])).unwrap();
+        let error = extract(&archive, &dir).unwrap_err();
+        assert!(error.to_string().contains("symbolic link"), "{error}");
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
     }
 }
