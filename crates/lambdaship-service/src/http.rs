@@ -149,12 +149,25 @@ async fn handle(service: Arc<Service>, request: Request<Incoming>) -> Response<F
 /// refuses an oversized CreateFunction.
 async fn read(request: Request<Incoming>) -> Result<Call, ApiError> {
     let (parts, body) = request.into_parts();
+    let operation = if parts.uri.path().ends_with("/invocations") {
+        "InvokeFunction"
+    } else {
+        "CreateFunction"
+    };
     let too_large = || {
-        ApiError::too_large(
-            "RequestEntityTooLargeException",
-            MAX_CODE_REQUEST_BYTES,
-            "CreateFunction",
-        )
+        if operation == "InvokeFunction" {
+            ApiError::too_large(
+                "RequestTooLargeException",
+                crate::ops::invoke::MAX_SYNC_PAYLOAD,
+                operation,
+            )
+        } else {
+            ApiError::too_large(
+                "RequestEntityTooLargeException",
+                MAX_CODE_REQUEST_BYTES,
+                operation,
+            )
+        }
     };
     let declared = parts
         .headers

@@ -12,7 +12,7 @@ pub mod http;
 pub mod logs;
 pub mod model;
 pub mod names;
-mod ops;
+pub(crate) mod ops;
 pub mod queue;
 pub mod store;
 pub mod validate;

@@ -99,7 +99,9 @@ async fn run(service: Weak<Service>, mut event: AsyncEvent) {
             request_id: Some(event.request_id.clone()),
             ..InvokeRequest::default()
         };
-        let failure = match service.engine.invoke(&version, request).await {
+        let outcome = service.engine.invoke(&version, request).await;
+        service.retire_if_stale(&version);
+        let failure = match outcome {
             Ok(outcome) if !outcome.result.is_error() => return,
             Ok(outcome) => match outcome.result {
                 lambdaship_runtime::FunctionResult::Error { error_type, .. } => error_type,

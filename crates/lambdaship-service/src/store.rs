@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -188,19 +188,6 @@ impl Store {
             }
         }
         referenced
-    }
-
-    /// Whether the database answers (used by tests of crash safety).
-    pub fn integrity_check(&self) -> Result<String, ApiError> {
-        let connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        connection
-            .query_row("PRAGMA integrity_check", [], |row| row.get::<_, String>(0))
-            .optional()
-            .map_err(|e| ApiError::service(e.to_string()))
-            .map(Option::unwrap_or_default)
     }
 }
 

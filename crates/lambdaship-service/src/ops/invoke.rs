@@ -98,7 +98,9 @@ impl Service {
                     request_id: Some(request_id),
                     ..InvokeRequest::default()
                 };
-                let outcome = self.engine.invoke(&version, request).await?;
+                let outcome = self.engine.invoke(&version, request).await;
+                self.retire_if_stale(&version);
+                let outcome = outcome?;
                 let mut headers = vec![("x-amz-executed-version", version.version.clone())];
                 let content_type = match &outcome.result {
                     FunctionResult::Success { content_type, .. } => content_type.clone(),
@@ -128,6 +130,26 @@ impl Service {
                     request_id: Some(outcome.request_id),
                 })
             }
+        }
+    }
+
+    /// An invocation that resolved its version just before an update may have started a pool
+    /// of code the update already retired: retire it again now that it has run.
+    pub(crate) fn retire_if_stale(&self, version: &crate::model::FunctionVersion) {
+        let current = self.store.function(&version.name).and_then(|doc| {
+            if version.version == "$LATEST" {
+                Some(doc.latest.revision_id.clone())
+            } else {
+                let number = version.version.parse::<u64>().ok()?;
+                doc.versions.get(&number).map(|v| v.revision_id.clone())
+            }
+        });
+        if current.as_deref() != Some(version.revision_id.as_str()) {
+            let stale_version = version.version.clone();
+            let stale_revision = version.revision_id.clone();
+            self.engine.retire(&version.name, move |v, r| {
+                v != stale_version || r != stale_revision
+            });
         }
     }
 
