@@ -33,6 +33,7 @@ pub use invocation::{FunctionResult, InvokeOutcome, InvokeRequest, Report};
 pub use logs::{DiscardLogs, LogSink, StderrLogs};
 pub use pool::{FunctionPool, PoolOptions};
 pub use python::{PythonRuntime, awslambdaric_version, find_interpreter, host_architecture};
+pub use spec::RESERVED_VARIABLES;
 
 /// A function's code: its archive and its layers, in order.
 #[derive(Debug, Clone)]

@@ -18,7 +18,7 @@ const OPT: &str = "/opt";
 const RUNTIME_DIR: &str = "/var/runtime";
 
 /// Variables Lambda reserves: a function's own variables never replace them.
-const RESERVED: [&str; 16] = [
+pub const RESERVED_VARIABLES: [&str; 16] = [
     "_HANDLER",
     "_X_AMZN_TRACE_ID",
     "AWS_DEFAULT_REGION",
@@ -135,7 +135,7 @@ impl EnvSpec {
         set("TZ", ":UTC".to_string());
         set("AWS_XRAY_CONTEXT_MISSING", "LOG_ERROR".to_string());
         for (key, value) in &config.environment {
-            if !RESERVED.contains(&key.as_str()) {
+            if !RESERVED_VARIABLES.contains(&key.as_str()) {
                 set(key, value.clone());
             }
         }

@@ -225,34 +225,19 @@ pub fn ephemeral_storage(size: i64) -> Result<u32, ApiError> {
     u32::try_from(size).map_err(|_| ApiError::invalid("EphemeralStorage out of range"))
 }
 
-/// Keys Lambda sets itself and refuses in the function's configuration.
-const RESERVED_VARIABLES: &[&str] = &[
-    "_HANDLER",
-    "_X_AMZN_TRACE_ID",
-    "AWS_DEFAULT_REGION",
-    "AWS_REGION",
-    "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME",
-    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-    "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE",
-    "AWS_LAMBDA_LOG_GROUP_NAME",
-    "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API",
-    "LAMBDA_TASK_ROOT",
-    "LAMBDA_RUNTIME_DIR",
-];
+/// Keys Lambda refuses in a function's configuration besides those it sets itself
+/// ([`lambdaship_runtime::RESERVED_VARIABLES`]).
+const ALSO_REFUSED_VARIABLES: [&str; 2] = ["AWS_ACCESS_KEY", "AWS_SESSION_TOKEN"];
 
 /// Environment variables: names as Lambda allows, no reserved key, 4 KB in all.
 pub fn environment(variables: &BTreeMap<String, String>) -> Result<(), ApiError> {
     let reserved: Vec<&str> = variables
         .keys()
         .map(String::as_str)
-        .filter(|key| RESERVED_VARIABLES.contains(key))
+        .filter(|key| {
+            lambdaship_runtime::RESERVED_VARIABLES.contains(key)
+                || ALSO_REFUSED_VARIABLES.contains(key)
+        })
         .collect();
     if !reserved.is_empty() {
         return Err(ApiError::invalid(format!(

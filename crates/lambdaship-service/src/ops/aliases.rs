@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::{check_revision, page};
+use super::{check_revision, paged};
 use crate::Service;
 use crate::error::ApiError;
 use crate::http::{Call, Reply};
@@ -162,12 +162,7 @@ impl Service {
             .filter(|alias| version.is_none_or(|v| alias.function_version == v))
             .map(|alias| alias.configuration(&self.partition, &name))
             .collect();
-        let (aliases, next) = page(items, call.query("Marker"), call.query("MaxItems"), 50)?;
-        let mut answer = json!({ "Aliases": aliases });
-        if let (Some(next), Value::Object(map)) = (next, &mut answer) {
-            map.insert("NextMarker".to_string(), json!(next));
-        }
-        Ok(Reply::json(200, &answer))
+        paged("Aliases", items, call)
     }
 
     fn alias_not_found(&self, name: &str, alias: &str) -> ApiError {

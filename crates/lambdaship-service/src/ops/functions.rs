@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{check_revision, check_unzipped_total, page};
+use super::{check_revision, check_unzipped_total, paged};
 use crate::Service;
 use crate::error::ApiError;
 use crate::http::{Call, Reply};
@@ -236,12 +236,7 @@ impl Service {
                 );
             }
         }
-        let (functions, next) = page(items, call.query("Marker"), call.query("MaxItems"), 50)?;
-        let mut answer = json!({ "Functions": functions });
-        if let (Some(next), Value::Object(map)) = (next, &mut answer) {
-            map.insert("NextMarker".to_string(), json!(next));
-        }
-        Ok(Reply::json(200, &answer))
+        paged("Functions", items, call)
     }
 
     /// `PUT /2015-03-31/functions/{name}/code`.

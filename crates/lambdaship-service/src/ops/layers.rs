@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::page;
+use super::paged;
 use crate::Service;
 use crate::error::ApiError;
 use crate::http::{Call, Reply};
@@ -171,12 +171,7 @@ impl Service {
                 }))
             })
             .collect();
-        let (layers, next) = page(items, call.query("Marker"), call.query("MaxItems"), 50)?;
-        let mut answer = json!({ "Layers": layers });
-        if let (Some(next), Value::Object(map)) = (next, &mut answer) {
-            map.insert("NextMarker".to_string(), json!(next));
-        }
-        Ok(Reply::json(200, &answer))
+        paged("Layers", items, call)
     }
 
     /// `GET /2018-10-31/layers/{layer}/versions`: newest first.
@@ -196,12 +191,7 @@ impl Service {
                     .collect()
             })
             .unwrap_or_default();
-        let (versions, next) = page(items, call.query("Marker"), call.query("MaxItems"), 50)?;
-        let mut answer = json!({ "LayerVersions": versions });
-        if let (Some(next), Value::Object(map)) = (next, &mut answer) {
-            map.insert("NextMarker".to_string(), json!(next));
-        }
-        Ok(Reply::json(200, &answer))
+        paged("LayerVersions", items, call)
     }
 
     /// `DELETE /2018-10-31/layers/{layer}/versions/{number}`: functions using the version

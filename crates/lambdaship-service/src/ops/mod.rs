@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::Service;
 use crate::error::ApiError;
+use crate::http::{Call, Reply};
 use crate::model::{Alias, CodeRef, FunctionDoc, FunctionVersion, LayerRef};
 use crate::validate::{MAX_CODE_REQUEST_BYTES, MAX_LAYERS, MAX_UNZIPPED_BYTES, MAX_ZIP_BYTES};
 use lambdaship_runtime::archive::{self, ArchiveProblem};
@@ -164,20 +165,16 @@ pub(crate) fn check_revision(
     }
 }
 
-/// One page of a list: `Marker` is the index of the first item, `MaxItems` the page size.
-pub(crate) fn page(
-    items: Vec<Value>,
-    marker: Option<&str>,
-    max_items: Option<&str>,
-    default_size: usize,
-) -> Result<(Vec<Value>, Option<String>), ApiError> {
-    let start = match marker {
+/// One page of a list as the answer `{KEY: [...], "NextMarker"}`: `Marker` is the index of
+/// the first item, `MaxItems` the page size (50 by default).
+pub(crate) fn paged(key: &str, items: Vec<Value>, call: &Call) -> Result<Reply, ApiError> {
+    let start = match call.query("Marker") {
         Some(marker) => marker
             .parse::<usize>()
             .map_err(|_| ApiError::invalid(format!("Invalid Marker: {marker}")))?,
         None => 0,
     };
-    let size = match max_items {
+    let size = match call.query("MaxItems") {
         Some(max) => max
             .parse::<usize>()
             .ok()
@@ -189,12 +186,19 @@ pub(crate) fn page(
                     "Member must have value between 1 and 10000",
                 )
             })?,
-        None => default_size,
+        None => 50,
     };
     let total = items.len();
     let page: Vec<Value> = items.into_iter().skip(start).take(size).collect();
-    let next = (start + size < total).then(|| (start + size).to_string());
-    Ok((page, next))
+    let mut answer = serde_json::Map::new();
+    answer.insert(key.to_string(), Value::Array(page));
+    if start + size < total {
+        answer.insert(
+            "NextMarker".to_string(),
+            Value::String((start + size).to_string()),
+        );
+    }
+    Ok(Reply::json(200, &Value::Object(answer)))
 }
 
 /// The version an alias sends this invocation to, by its routing weights.

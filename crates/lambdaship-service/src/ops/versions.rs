@@ -1,10 +1,10 @@
 //! PublishVersion and ListVersionsByFunction.
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::functions::publish_latest;
-use super::{check_revision, page};
+use super::{check_revision, paged};
 use crate::Service;
 use crate::error::ApiError;
 use crate::http::{Call, Reply};
@@ -58,11 +58,6 @@ impl Service {
             .chain(doc.versions.values())
             .map(|version| version.configuration(&self.partition))
             .collect();
-        let (versions, next) = page(items, call.query("Marker"), call.query("MaxItems"), 50)?;
-        let mut answer = json!({ "Versions": versions });
-        if let (Some(next), Value::Object(map)) = (next, &mut answer) {
-            map.insert("NextMarker".to_string(), json!(next));
-        }
-        Ok(Reply::json(200, &answer))
+        paged("Versions", items, call)
     }
 }
