@@ -117,7 +117,9 @@ fn from_fields(
     minute: i64,
     second: i64,
 ) -> Option<Seconds> {
-    if !(1..=12).contains(&month)
+    // Four-digit years only: this also keeps the day arithmetic far from overflow.
+    if !(0..=9999).contains(&year)
+        || !(1..=12).contains(&month)
         || day < 1
         || day > days_in_month(year, month)
         || hour > 23
@@ -210,5 +212,13 @@ mod tests {
         assert_eq!(parse_http_date("Sun, 30 Aug 2015 12:36 GMT"), None);
         assert_eq!(parse_http_date("Sun, 30 Foo 2015 12:36:00 GMT"), None);
         assert_eq!(parse_http_date("Sun, 30 Aug 2015 12:36:00 +é00"), None);
+        assert_eq!(
+            parse_http_date("Sun, 30 Aug 99999999999999999 12:36:00 GMT"),
+            None
+        );
+        assert_eq!(
+            parse_http_date("Sun, 99999999999999999999 Aug 2015 12:36:00 GMT"),
+            None
+        );
     }
 }

@@ -538,3 +538,43 @@ fn presigned_expiry_must_be_a_week_or_less() {
         ))
     );
 }
+
+#[test]
+fn odd_input_is_refused_without_panicking() {
+    let authorizations = [
+        "",
+        "AWS4-",
+        "AWS4-HMAC-SHA256",
+        "AWS4-HMAC-SHA256 ,,, ",
+        "AWS4-HMAC-SHA256 Credential=é/é/é/é/é, SignedHeaders=hôst, Signature=é",
+        "AWS4-HMAC-SHA256 Credential=////, SignedHeaders=;;;, Signature==",
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request/, SignedHeaders=HOST;X-Amz-Date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31",
+    ];
+    for authorization in authorizations {
+        for date in ["20150830T123600Z", "", "é", "99999999T999999Z"] {
+            let h = headers(&[
+                ("Host", "example.amazonaws.com"),
+                ("X-Amz-Date", date),
+                ("Authorization", authorization),
+            ]);
+            let _ = get("/", Some("%zz=%&=&==&%C3"), &h);
+        }
+    }
+    for query in [
+        "X-Amz-Algorithm=",
+        "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=%FF&X-Amz-Signature=%&X-Amz-SignedHeaders=host&X-Amz-Date=é&X-Amz-Expires=-1",
+        "X-Amz-Algorithm=x&X-Amz-Credential=a&X-Amz-Signature=b&X-Amz-SignedHeaders=host&X-Amz-Date=20150830T123600Z&X-Amz-Expires=99999999999999999999999",
+    ] {
+        assert!(
+            get("/", Some(query), &headers(&[("Host", "h")])).is_err(),
+            "{query}"
+        );
+    }
+    // Upper-case names in SignedHeaders and a trailing slash on the credential are accepted.
+    let h = headers(&[
+        ("Host", "example.amazonaws.com"),
+        ("X-Amz-Date", "20150830T123600Z"),
+        ("Authorization", authorizations[6]),
+    ]);
+    assert!(get("/", None, &h).is_ok());
+}
