@@ -1,0 +1,43 @@
+//! Request → event, one module per payload shape: payload 1.0 (REST and HTTP API 1.0),
+//! payload 2.0 (HTTP API 2.0 and Function URLs) and ALB target events.
+
+mod alb;
+mod v1;
+mod v2;
+
+pub(crate) use alb::alb;
+pub(crate) use v1::{http_v1, rest};
+pub(crate) use v2::{function_url, http_v2};
+
+use serde_json::{Map, Value};
+
+use crate::answers;
+use crate::front::Front;
+use crate::types::Refusal;
+
+/// The 400 the front answers to a request it cannot decode.
+fn bad_request(reason: String) -> Refusal {
+    Refusal {
+        response: answers::bad_request(),
+        reason,
+    }
+}
+
+/// The stage variables as a JSON object, `None` when there are none.
+fn stage_variables(front: &Front) -> Option<Value> {
+    if front.stage_variables.is_empty() {
+        return None;
+    }
+    Some(Value::Object(
+        front
+            .stage_variables
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect::<Map<String, Value>>(),
+    ))
+}
+
+/// The first label of the domain name (`domainPrefix`).
+fn domain_prefix(domain: &str) -> String {
+    domain.split('.').next().unwrap_or(domain).to_owned()
+}
