@@ -48,7 +48,7 @@ pub(crate) fn describe(value: &Value) -> String {
 pub(crate) fn only_keys(object: &Map<String, Value>, allowed: &[&str]) -> Result<(), String> {
     match object.keys().find(|key| !allowed.contains(&key.as_str())) {
         Some(key) => Err(format!(
-            "unexpected key '{key}' in the result (allowed: {})",
+            "unexpected key '{key}' (allowed: {})",
             allowed.join(", ")
         )),
         None => Ok(()),
