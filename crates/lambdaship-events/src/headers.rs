@@ -35,6 +35,30 @@ pub(crate) fn strip_response_headers(headers: &mut Vec<(String, String)>) {
         .retain(|(name, _)| !is_hop_by_hop(name) && !name.eq_ignore_ascii_case("content-length"));
 }
 
+/// Refuses headers no HTTP response can carry: a name that is not a token (RFC 9110 §5.1)
+/// or a value with a line break or other control character (§5.5). The ELB guide lists a
+/// target response with "HTTP headers that are not valid" among the causes of 502, and
+/// passing them on would let a result split the response.
+pub(crate) fn check_response_headers(headers: &[(String, String)]) -> Result<(), String> {
+    for (name, value) in headers {
+        let token = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !token {
+            return Err(format!(
+                "header name {name:?} is not a valid HTTP header name"
+            ));
+        }
+        if value.chars().any(|c| c != '\t' && c.is_control()) {
+            return Err(format!(
+                "header {name:?} has a value with a line break or control character: {value:?}"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// `name` with each dash-separated word capitalised: `x-forwarded-for` → `X-Forwarded-For`.
 pub(crate) fn canonical(name: &str) -> String {
     name.split('-')
@@ -252,6 +276,16 @@ mod tests {
         assert_eq!(host_port(Some("[::1]")), "80");
         assert_eq!(host_port(Some("host:")), "80");
         assert_eq!(host_port(None), "80");
+    }
+
+    #[test]
+    fn refuses_headers_that_cannot_be_sent() {
+        let pair = |n: &str, v: &str| vec![(n.to_owned(), v.to_owned())];
+        assert!(check_response_headers(&pair("X-Ok", "a\tb é")).is_ok());
+        assert!(check_response_headers(&pair("X-Bad", "a\r\nSet-Cookie: x=1")).is_err());
+        assert!(check_response_headers(&pair("X Bad", "a")).is_err());
+        assert!(check_response_headers(&pair("", "a")).is_err());
+        assert!(check_response_headers(&pair("X:Bad", "a")).is_err());
     }
 
     #[test]

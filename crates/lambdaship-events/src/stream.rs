@@ -8,7 +8,7 @@
 
 use bytes::Bytes;
 
-use crate::headers::strip_response_headers;
+use crate::headers::{check_response_headers, strip_response_headers};
 use crate::result::fields;
 use crate::types::HttpResponse;
 
@@ -63,6 +63,7 @@ fn parse_prelude(prelude: &[u8]) -> Result<HttpResponse, String> {
             .into_iter()
             .map(|cookie| ("set-cookie".to_owned(), cookie)),
     );
+    check_response_headers(&headers)?;
     Ok(HttpResponse {
         status,
         reason: None,

@@ -500,3 +500,28 @@ fn answers_to_failed_invocations() {
         502
     );
 }
+
+#[test]
+fn headers_that_cannot_be_sent_are_refused() {
+    let split = r#"{"statusCode": 200, "headers": {"X-A": "1\r\nSet-Cookie: evil=1"}}"#;
+    let bad_name = r#"{"statusCode": 200, "headers": {"Bad Name": "1"}}"#;
+    for payload in [split, bad_name] {
+        let rest_bad = bad(&rest(), &get(), payload.as_bytes());
+        assert_rest_502(&rest_bad);
+        assert!(rest_bad.reason.contains("header"), "{}", rest_bad.reason);
+        assert_eq!(
+            bad(&front(Kind::HttpV2), &get(), payload.as_bytes())
+                .response
+                .status,
+            500
+        );
+        assert_alb_502(&bad(
+            &front(Kind::Alb { multi_value: false }),
+            &get(),
+            payload.as_bytes(),
+        ));
+    }
+    let cookie = r#"{"statusCode": 200, "cookies": ["a=1\nb=2"]}"#;
+    let url_bad = bad(&front(Kind::FunctionUrl), &get(), cookie.as_bytes());
+    assert!(url_bad.reason.contains("set-cookie"), "{}", url_bad.reason);
+}

@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use super::fields;
 use crate::body::decode_base64;
-use crate::headers::strip_response_headers;
+use crate::headers::{check_response_headers, strip_response_headers};
 use crate::types::HttpResponse;
 
 /// The response for an ALB result: `statusCode` must be an integer (not a string);
@@ -41,6 +41,7 @@ pub(crate) fn alb(payload: &[u8], multi_value: bool) -> Result<HttpResponse, Str
         Bytes::copy_from_slice(body.as_bytes())
     };
     strip_response_headers(&mut headers);
+    check_response_headers(&headers)?;
     Ok(HttpResponse {
         status,
         reason,

@@ -88,9 +88,10 @@ pub(crate) fn status_code(object: &Map<String, Value>, allow_string: bool) -> Re
     }
 }
 
-/// A header value: a string, or a number or boolean written as JSON writes it (the AWS
-/// typings of the proxy result allow `boolean | number | string`, and `String(value)` of
-/// those is what the Node runtime sends). Anything else is refused.
+/// A header value: a string, or a number or boolean written as JSON writes it. The
+/// community typings of the proxy result (DefinitelyTyped `aws-lambda`,
+/// `APIGatewayProxyResult.headers`) declare `boolean | number | string`, written from what
+/// API Gateway accepts; `null`, arrays and objects are refused.
 fn header_value(field: &str, name: &str, value: &Value) -> Result<String, String> {
     match value {
         Value::String(s) => Ok(s.clone()),

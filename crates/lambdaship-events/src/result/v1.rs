@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use super::fields;
 use crate::body::{decode_base64, matches_binary_types, media_type};
-use crate::headers::strip_response_headers;
+use crate::headers::{check_response_headers, strip_response_headers};
 use crate::types::{HttpRequest, HttpResponse};
 
 /// The keys a 1.0 result may have: any other makes API Gateway answer 502 (the SAM
@@ -49,6 +49,7 @@ pub(crate) fn v1(
         Bytes::copy_from_slice(body.as_bytes())
     };
     strip_response_headers(&mut headers);
+    check_response_headers(&headers)?;
     // "API Gateway includes a Content-Type header for all integration responses. By
     // default, the content type is application/json." (known issues)
     if !headers

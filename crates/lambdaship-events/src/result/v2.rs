@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::fields;
 use crate::body::decode_base64;
-use crate::headers::strip_response_headers;
+use crate::headers::{check_response_headers, strip_response_headers};
 use crate::types::HttpResponse;
 
 /// The response for a payload 2.0 result.
@@ -50,6 +50,7 @@ pub(crate) fn v2(payload: &[u8], default_content_type: bool) -> Result<HttpRespo
         headers.push(("content-type".to_owned(), "application/json".to_owned()));
     }
     headers.extend(cookies.into_iter().map(|c| ("set-cookie".to_owned(), c)));
+    check_response_headers(&headers)?;
     Ok(HttpResponse {
         status,
         reason: None,
