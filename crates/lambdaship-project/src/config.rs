@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::error::ProjectError;
 use crate::function::{FunctionSpec, Handler, Memory, Timeout, check_function_name};
+use crate::http::HttpConfig;
 use crate::pyproject::normalize_package_name;
 use crate::target::{Architecture, Layout, Runtime};
 
@@ -38,6 +39,7 @@ pub(crate) struct RawConfig {
     layers: Option<Vec<String>>,
     groups: Option<Vec<String>>,
     extras: Option<Vec<String>>,
+    http: Option<HttpConfig>,
     #[serde(default)]
     functions: BTreeMap<String, RawConfig>,
 }
@@ -66,6 +68,7 @@ impl RawConfig {
             layers: self.layers.clone().or_else(|| defaults.layers.clone()),
             groups: self.groups.clone().or_else(|| defaults.groups.clone()),
             extras: self.extras.clone().or_else(|| defaults.extras.clone()),
+            http: self.http.clone().or_else(|| defaults.http.clone()),
             functions: BTreeMap::new(),
         }
     }
@@ -228,9 +231,14 @@ impl ConfigResolver<'_> {
                 )
             })?;
         }
+        let http = raw.http.clone().unwrap_or_default();
+        http.check().map_err(|(field, message)| {
+            ProjectError::invalid(self.path, format!("{section} http.{field}"), message)
+        })?;
         Ok(FunctionSpec {
             name,
             handler,
+            http,
             runtime: self
                 .overrides
                 .runtime

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
+use crate::http::HttpConfig;
 use crate::target::{Architecture, Layout, Runtime};
 
 /// One Lambda function of a project, with every setting resolved.
@@ -35,6 +36,8 @@ pub struct FunctionSpec {
     pub build_from_source: Vec<String>,
     /// Extra layer ARNs the function attaches besides the ones lambdaship builds.
     pub layers: Vec<String>,
+    /// How `lambdaship dev` serves it over HTTP.
+    pub http: HttpConfig,
 }
 
 /// A Lambda handler: the module to import and the function in it.

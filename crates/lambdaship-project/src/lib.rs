@@ -8,6 +8,7 @@
 mod config;
 mod error;
 mod function;
+mod http;
 mod lock;
 mod pyproject;
 mod target;
@@ -20,6 +21,7 @@ pub use config::{
 };
 pub use error::ProjectError;
 pub use function::{FunctionSpec, Handler};
+pub use http::{Api, CorsConfig, HttpConfig, MediaType, PayloadFormat, Stage};
 pub use lock::{LockFile, LockedPackage};
 pub use pyproject::normalize_package_name;
 pub use target::{Architecture, Layout, Runtime, RuntimeOs};

@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
@@ -120,7 +121,7 @@ impl Reply {
 /// Serves the API on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, service: Arc<Service>) {
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
+        let Ok((stream, peer)) = listener.accept().await else {
             continue;
         };
         let _ = stream.set_nodelay(true);
@@ -128,7 +129,7 @@ pub async fn serve(listener: TcpListener, service: Arc<Service>) {
         tokio::spawn(async move {
             let handler = hyper::service::service_fn(move |request| {
                 let service = service.clone();
-                async move { Ok::<_, Infallible>(handle(service, request).await) }
+                async move { Ok::<_, Infallible>(handle(service, request, peer).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(hyper_util::rt::TokioIo::new(stream), handler)
@@ -137,12 +138,114 @@ pub async fn serve(listener: TcpListener, service: Arc<Service>) {
     }
 }
 
-async fn handle(service: Arc<Service>, request: Request<Incoming>) -> Response<Full<Bytes>> {
+/// The body of every answer: whole, or streamed (Function URLs in RESPONSE_STREAM mode).
+pub type AnswerBody = BoxBody<Bytes, Infallible>;
+
+async fn handle(
+    service: Arc<Service>,
+    request: Request<Incoming>,
+    peer: std::net::SocketAddr,
+) -> Response<AnswerBody> {
+    let host = request
+        .headers()
+        .get(hyper::header::HOST)
+        .and_then(|v| v.to_str().ok());
+    if let Some(target) = crate::urls::target(host, request.uri().path()) {
+        return match read_url_request(request, peer).await {
+            Ok(request) => wire(service.serve_url(target, request).await),
+            Err(too_large) => wire(too_large),
+        };
+    }
     let reply = match read(request).await {
         Ok(call) => service.dispatch(call).await,
         Err(error) => Reply::error(&error),
     };
-    write(reply)
+    write(reply).map(BodyExt::boxed)
+}
+
+/// Largest request body a Function URL reads; the event's own 6 MB limit is checked when it
+/// is built.
+const MAX_URL_BODY: usize = 10 * 1024 * 1024;
+
+/// A Function URL request as the front sees it: header pairs as received (hyper gives the
+/// names lowercased, which is what Function URL events carry anyway).
+async fn read_url_request(
+    request: Request<Incoming>,
+    peer: std::net::SocketAddr,
+) -> Result<lambdaship_events::HttpRequest, lambdaship_gateway::http1::Response> {
+    let (parts, body) = request.into_parts();
+    let too_large = || {
+        lambdaship_gateway::front::full(
+            lambdaship_events::Front::new(lambdaship_events::Kind::FunctionUrl).too_large(),
+        )
+    };
+    let body = Limited::new(body, MAX_URL_BODY)
+        .collect()
+        .await
+        .map_err(|_| too_large())?
+        .to_bytes();
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_string(),
+                value.to_str().map_or_else(
+                    |_| value.as_bytes().iter().map(|&b| char::from(b)).collect(),
+                    str::to_string,
+                ),
+            )
+        })
+        .collect();
+    Ok(lambdaship_events::HttpRequest {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().map(str::to_string),
+        headers,
+        body,
+        source_ip: peer.ip().to_string(),
+        protocol: format!("{:?}", parts.version),
+    })
+}
+
+/// A front's answer as a hyper response.
+fn wire(answer: lambdaship_gateway::http1::Response) -> Response<AnswerBody> {
+    use lambdaship_gateway::http1::Body;
+    let body = match answer.body {
+        Body::Full(bytes) => Full::new(bytes).boxed(),
+        Body::Stream(chunks) => ChannelBody { chunks }.boxed(),
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let headers = response.headers_mut();
+    for (name, value) in answer.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    response
+}
+
+/// A body sent as its chunks arrive on a channel.
+struct ChannelBody {
+    chunks: tokio::sync::mpsc::Receiver<Bytes>,
+}
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        self.chunks
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|bytes| Ok(hyper::body::Frame::data(bytes))))
+    }
 }
 
 /// Reads the request; bodies beyond the largest any operation accepts are refused as AWS

@@ -15,6 +15,7 @@ pub mod names;
 pub(crate) mod ops;
 pub mod queue;
 pub mod store;
+pub mod urls;
 pub mod validate;
 
 use std::io::Write as _;
@@ -49,6 +50,8 @@ pub struct ServiceOptions {
     pub echo_logs: bool,
     /// Waits before the second and third attempts of a failed asynchronous invocation.
     pub retry_delays: Vec<Duration>,
+    /// The credentials AWS_IAM Function URLs accept signatures from.
+    pub credentials: Vec<lambdaship_sigv4::Credentials>,
 }
 
 /// Lambda's waits before retrying a failed asynchronous invocation.
@@ -89,6 +92,7 @@ pub struct Service {
     engine: Engine,
     queue: AsyncQueue,
     retry_delays: Vec<Duration>,
+    credentials: Vec<lambdaship_sigv4::Credentials>,
     echo: bool,
     /// Held for the service's life: one server per state directory.
     _lock: std::fs::File,
@@ -128,6 +132,7 @@ impl Service {
             engine,
             queue,
             retry_delays: options.retry_delays,
+            credentials: options.credentials,
             echo: options.echo_logs,
             _lock: lock,
         });
@@ -247,6 +252,19 @@ impl Service {
             ("POST", ["2017-03-31", "tags", arn]) => self.tag_resource(call, arn),
             ("DELETE", ["2017-03-31", "tags", arn]) => self.untag_resource(call, arn),
             ("GET", ["2017-03-31", "tags", arn]) => self.list_tags(arn),
+            ("POST", ["2021-10-31", "functions", name, "url"]) => {
+                self.create_function_url(call, name)
+            }
+            ("GET", ["2021-10-31", "functions", name, "url"]) => self.get_function_url(call, name),
+            ("PUT", ["2021-10-31", "functions", name, "url"]) => {
+                self.update_function_url(call, name)
+            }
+            ("DELETE", ["2021-10-31", "functions", name, "url"]) => {
+                self.delete_function_url(call, name)
+            }
+            ("GET", ["2021-10-31", "functions", name, "urls"]) => {
+                self.list_function_urls(call, name)
+            }
             ("GET", ["2016-08-19", "account-settings"]) => self.get_account_settings(),
             ("GET", ["_lambdaship", "code", sha256]) => self.download_code(sha256),
             (method, _) => Err(ApiError {

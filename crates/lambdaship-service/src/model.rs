@@ -197,6 +197,111 @@ pub struct FunctionDoc {
     pub tags: BTreeMap<String, String>,
     /// Policies by qualifier (`""` for the unqualified function).
     pub policies: BTreeMap<String, Policy>,
+    /// Function URLs by qualifier (`""` for the unqualified function, else an alias).
+    #[serde(default)]
+    pub urls: BTreeMap<String, FunctionUrl>,
+}
+
+/// How a Function URL authenticates its callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UrlAuth {
+    /// Anyone may call it.
+    #[serde(rename = "NONE")]
+    None,
+    /// Requests must be signed with SigV4 by known credentials.
+    #[serde(rename = "AWS_IAM")]
+    AwsIam,
+}
+
+/// How a Function URL returns the function's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InvokeMode {
+    /// Collected, then sent (6 MB).
+    #[serde(rename = "BUFFERED")]
+    Buffered,
+    /// Sent as the function writes it.
+    #[serde(rename = "RESPONSE_STREAM")]
+    ResponseStream,
+}
+
+/// A Function URL's CORS settings, as the API names them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct UrlCors {
+    /// `Access-Control-Allow-Credentials`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_credentials: Option<bool>,
+    /// `Access-Control-Allow-Headers`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_headers: Option<Vec<String>>,
+    /// `Access-Control-Allow-Methods`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_methods: Option<Vec<String>>,
+    /// Allowed origins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allow_origins: Option<Vec<String>>,
+    /// `Access-Control-Expose-Headers`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expose_headers: Option<Vec<String>>,
+    /// `Access-Control-Max-Age`, seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<u32>,
+}
+
+/// One Function URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionUrl {
+    /// The 32-character id in its host name.
+    pub url_id: String,
+    /// Authentication.
+    pub auth: UrlAuth,
+    /// Buffered or streamed answers.
+    pub invoke_mode: InvokeMode,
+    /// CORS, when configured.
+    pub cors: Option<UrlCors>,
+    /// When it was created (ISO 8601).
+    pub created: String,
+    /// When it last changed (ISO 8601).
+    pub modified: String,
+}
+
+impl FunctionUrl {
+    /// The FunctionUrlConfig document; `base` is the URL prefix this server answers on.
+    pub fn configuration(
+        &self,
+        partition: &Partition,
+        function: &str,
+        qualifier: &str,
+        base: &str,
+    ) -> Value {
+        let arn = if qualifier.is_empty() {
+            partition.function_arn(function)
+        } else {
+            partition.qualified_arn(function, qualifier)
+        };
+        let mut config = json!({
+            "FunctionUrl": format!("{base}/lambda-url/{}/", self.url_id),
+            "FunctionArn": arn,
+            "AuthType": self.auth,
+            "CreationTime": self.created,
+            "LastModifiedTime": self.modified,
+            "InvokeMode": self.invoke_mode,
+        });
+        if let (Some(cors), Value::Object(map)) = (&self.cors, &mut config) {
+            map.insert("Cors".to_string(), json!(cors));
+        }
+        config
+    }
+}
+
+/// A fresh Function URL id: 32 lowercase letters and digits, as Lambda's.
+pub fn new_url_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Now in ISO 8601 with microseconds, as Function URL timestamps are printed.
+pub fn iso_timestamp_now() -> String {
+    humantime::format_rfc3339_micros(std::time::SystemTime::now()).to_string()
 }
 
 /// One published layer version.

@@ -1,5 +1,6 @@
 //! The `lambdaship` command: parses arguments, calls the library crates, renders results.
 
+mod dev;
 mod invoke;
 mod progress;
 mod server;
@@ -25,6 +26,8 @@ enum Command {
     Build(BuildArgs),
     /// Build if needed, then run one event through a fresh local execution environment.
     Invoke(invoke::InvokeArgs),
+    /// Build, then serve the function over HTTP as API Gateway, a Function URL or an ALB would, rebuilding on change.
+    Dev(dev::DevArgs),
     /// Serve a local AWS Lambda API (aws CLI, boto3, SDKs via --endpoint-url) that runs functions here.
     Server(server::ServerArgs),
 }
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Build(args) => run_build(args),
         Command::Invoke(args) => invoke::run(args),
+        Command::Dev(args) => dev::run(args),
         Command::Server(args) => server::run(args),
     }
 }

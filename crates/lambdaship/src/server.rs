@@ -81,6 +81,7 @@ async fn serve(args: ServerArgs) -> Result<(), String> {
         },
         echo_logs: !args.quiet,
         retry_delays: args.retry_delays.clone(),
+        credentials: url_credentials(),
     };
     let service = Service::open(options).map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
@@ -112,7 +113,8 @@ async fn serve(args: ServerArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn wait_for_signal() {
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::terminate()) {
         Ok(mut terminate) => {
@@ -124,6 +126,23 @@ async fn wait_for_signal() {
         Err(_) => {
             let _ = tokio::signal::ctrl_c().await;
         }
+    }
+}
+
+/// The credentials AWS_IAM Function URLs accept: the ones this process was given, as the
+/// aws CLI and boto3 on this machine will sign with them.
+fn url_credentials() -> Vec<lambdaship_sigv4::Credentials> {
+    match (
+        std::env::var("AWS_ACCESS_KEY_ID"),
+        std::env::var("AWS_SECRET_ACCESS_KEY"),
+    ) {
+        (Ok(access_key_id), Ok(secret_access_key)) if !access_key_id.is_empty() => {
+            vec![lambdaship_sigv4::Credentials {
+                access_key_id,
+                secret_access_key,
+            }]
+        }
+        _ => Vec::new(),
     }
 }
 

@@ -143,6 +143,8 @@ impl Service {
                 return Ok((Write::Keep, ()));
             }
             doc.policies.remove(alias);
+            // Lambda deletes an alias's Function URL with the alias.
+            doc.urls.remove(alias);
             Ok((Write::Put(doc), ()))
         })?;
         Ok(Reply::empty(204))

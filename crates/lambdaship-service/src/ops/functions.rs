@@ -171,6 +171,7 @@ impl Service {
                 aliases: BTreeMap::new(),
                 tags,
                 policies: BTreeMap::new(),
+                urls: BTreeMap::new(),
             };
             let shown = if publish {
                 publish_latest(&mut doc, None)

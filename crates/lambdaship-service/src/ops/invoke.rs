@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use bytes::Bytes;
-use lambdaship_runtime::{FunctionResult, InvokeRequest};
+use lambdaship_runtime::{FunctionResult, InvokeOutcome, InvokeRequest};
 
 use super::functions::merge_qualifier;
 use crate::Service;
@@ -98,9 +98,7 @@ impl Service {
                     request_id: Some(request_id),
                     ..InvokeRequest::default()
                 };
-                let outcome = self.engine.invoke(&version, request).await;
-                self.retire_if_stale(&version);
-                let outcome = outcome?;
+                let outcome = self.run(&version, request).await?;
                 let mut headers = vec![("x-amz-executed-version", version.version.clone())];
                 let content_type = match &outcome.result {
                     FunctionResult::Success { content_type, .. } => content_type.clone(),
@@ -131,6 +129,32 @@ impl Service {
                 })
             }
         }
+    }
+
+    /// Invokes `name` (at `qualifier`) synchronously, as a front (Function URL, the
+    /// gateway of `lambdaship dev`) does: `request.payload` must be the event, at most 6 MB.
+    pub async fn invoke_function(
+        &self,
+        name: &str,
+        qualifier: Option<&str>,
+        request: InvokeRequest,
+    ) -> Result<InvokeOutcome, ApiError> {
+        let doc = self
+            .store
+            .function(name)
+            .ok_or_else(|| self.function_not_found(name, qualifier))?;
+        let version = self.resolve(&doc, qualifier)?.clone();
+        self.run(&version, request).await
+    }
+
+    async fn run(
+        &self,
+        version: &crate::model::FunctionVersion,
+        request: InvokeRequest,
+    ) -> Result<InvokeOutcome, ApiError> {
+        let outcome = self.engine.invoke(version, request).await;
+        self.retire_if_stale(version);
+        outcome
     }
 
     /// An invocation that resolved its version just before an update may have started a pool

@@ -7,6 +7,7 @@ pub mod functions;
 pub mod invoke;
 pub mod layers;
 pub mod permissions;
+pub mod urls;
 pub mod versions;
 
 use base64::Engine;

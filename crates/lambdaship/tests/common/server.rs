@@ -29,7 +29,16 @@ impl LocalServer {
             .arg("server")
             .args(["--port", "0", "--state"])
             .arg(state)
-            .args(args)
+            .args(args);
+        let mut server = LocalServer::spawn(command, "listening on ");
+        server.state = state.to_path_buf();
+        server
+    }
+
+    /// Starts `command` and waits for the first line containing `marker` and a URL; the
+    /// URL is the endpoint.
+    pub fn spawn(mut command: Command, marker: &str) -> LocalServer {
+        command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -38,30 +47,34 @@ impl LocalServer {
         let output = Arc::new(Mutex::new(String::new()));
         let (address_tx, address_rx) = std::sync::mpsc::channel();
         let collected = output.clone();
+        let marker = marker.to_string();
         // Drained continuously: a full pipe would block the server's log writes.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(rest) = line.split("listening on ").nth(1) {
-                    let _ = address_tx.send(rest.split(' ').next().unwrap_or("").to_string());
+                if line.contains(&marker)
+                    && let Some(start) = line.find("http://")
+                {
+                    let url = line[start..].split(' ').next().unwrap_or("");
+                    let _ = address_tx.send(url.to_string());
                 }
                 let mut all = collected.lock().unwrap();
                 all.push_str(&line);
                 all.push('\n');
             }
         });
-        let endpoint = match address_rx.recv_timeout(Duration::from_secs(60)) {
+        let endpoint = match address_rx.recv_timeout(Duration::from_secs(300)) {
             Ok(endpoint) => endpoint,
             Err(_) => {
                 let _ = child.kill();
                 let output = child.wait_with_output().unwrap();
-                panic!("lambdaship server did not start: {output:?}");
+                panic!("the server did not start: {output:?}");
             }
         };
         LocalServer {
             child: Some(child),
             endpoint,
-            state: state.to_path_buf(),
+            state: PathBuf::new(),
             output,
         }
     }

@@ -1,0 +1,175 @@
+//! The AWS front `dev` serves, from `[tool.lambdaship.http]` and the command line, and the
+//! HTTP server that carries it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use lambdaship_events::cors::Cors;
+use lambdaship_events::{Front, Kind};
+use lambdaship_gateway::front::{FrontLog, Gateway, from_wire};
+use lambdaship_gateway::http1;
+use lambdaship_project::{Api, FunctionSpec, PayloadFormat};
+use lambdaship_service::Service;
+use lambdaship_service::urls::FunctionBackend;
+
+use crate::{DevError, DevOptions};
+
+/// The REST stage when none is configured.
+const DEFAULT_REST_STAGE: &str = "dev";
+/// The id every dev API (and Function URL) carries in its events.
+const DEV_API_ID: &str = "lambdashipdev";
+
+/// The front chosen for this session.
+pub struct FrontChoice {
+    kind: Kind,
+    api: Api,
+    stage: String,
+    stage_variables: BTreeMap<String, String>,
+    binary_media_types: Vec<String>,
+    cors: Option<Cors>,
+    region: String,
+}
+
+impl FrontChoice {
+    /// The front `spec` asks for, with the command line's overrides.
+    pub fn new(spec: &FunctionSpec, options: &DevOptions) -> Result<FrontChoice, DevError> {
+        let http = &spec.http;
+        let api = options.api.or(http.api).unwrap_or(Api::Rest);
+        let kind = match api {
+            Api::Rest => Kind::Rest,
+            Api::Http => match http.payload_format {
+                Some(PayloadFormat::V1) => Kind::HttpV1,
+                _ => Kind::HttpV2,
+            },
+            Api::Url => Kind::FunctionUrl,
+            Api::Alb => Kind::Alb {
+                multi_value: http.multi_value_headers,
+            },
+        };
+        let configured = options
+            .stage
+            .clone()
+            .or_else(|| http.stage.as_ref().map(|s| s.0.clone()));
+        let stage = match api {
+            Api::Rest => {
+                let stage = configured.unwrap_or_else(|| DEFAULT_REST_STAGE.to_string());
+                if stage == "$default" {
+                    return Err(DevError::Front(
+                        "a REST API has no `$default` stage: name one (--stage dev)".to_string(),
+                    ));
+                }
+                stage
+            }
+            Api::Http => configured.unwrap_or_else(|| "$default".to_string()),
+            Api::Url | Api::Alb => "$default".to_string(),
+        };
+        if let Some(stage) = &options.stage {
+            lambdaship_project::Stage::try_from(stage.clone())
+                .map_err(|e| DevError::Front(format!("--stage: {e}")))?;
+        }
+        let cors = http.cors.as_ref().map(|c| Cors {
+            allow_origins: c.allow_origins.clone(),
+            allow_methods: c.allow_methods.clone(),
+            allow_headers: c.allow_headers.clone(),
+            expose_headers: c.expose_headers.clone(),
+            max_age: c.max_age,
+            allow_credentials: c.allow_credentials,
+        });
+        Ok(FrontChoice {
+            kind,
+            api,
+            stage,
+            stage_variables: http.stage_variables.clone(),
+            binary_media_types: http
+                .binary_media_types
+                .iter()
+                .map(|m| m.0.clone())
+                .collect(),
+            cors,
+            region: options.region.clone(),
+        })
+    }
+
+    /// The path prefix of the served URL: `/STAGE` for REST and named HTTP API stages.
+    pub fn prefix(&self) -> String {
+        match self.api {
+            Api::Rest | Api::Http if self.stage != "$default" => format!("/{}/", self.stage),
+            _ => "/".to_string(),
+        }
+    }
+
+    /// The front in words, for the banner.
+    pub fn describe(&self) -> String {
+        match self.kind {
+            Kind::Rest => format!("API Gateway REST API (payload 1.0, stage {})", self.stage),
+            Kind::HttpV2 => format!("API Gateway HTTP API (payload 2.0, stage {})", self.stage),
+            Kind::HttpV1 => format!("API Gateway HTTP API (payload 1.0, stage {})", self.stage),
+            Kind::FunctionUrl => "Lambda Function URL (auth NONE, BUFFERED)".to_string(),
+            Kind::Alb { multi_value } => format!(
+                "Application Load Balancer ({} headers)",
+                if multi_value {
+                    "multi-value"
+                } else {
+                    "single-value"
+                }
+            ),
+        }
+    }
+
+    /// The front in front of `function` of `service`.
+    pub fn gateway(&self, service: &Arc<Service>, function: &str) -> Result<Gateway, DevError> {
+        let front = Front {
+            kind: self.kind,
+            stage: self.stage.clone(),
+            stage_variables: self.stage_variables.clone(),
+            binary_media_types: self.binary_media_types.clone(),
+            api_id: DEV_API_ID.to_string(),
+            account_id: service.partition().account.clone(),
+            region: self.region.clone(),
+            domain_name: None,
+            target_group_arn: format!(
+                "arn:aws:elasticloadbalancing:{}:{}:targetgroup/{function}/lambdaship",
+                self.region,
+                service.partition().account
+            ),
+        };
+        Ok(Gateway {
+            front,
+            cors: self.cors.clone(),
+            streaming: false,
+            backend: Arc::new(FunctionBackend {
+                service: service.clone(),
+                function: function.to_string(),
+                qualifier: None,
+            }),
+            log: Arc::new(StderrFrontLog),
+        })
+    }
+}
+
+/// Front failures on standard error, where the function's logs also go.
+struct StderrFrontLog;
+
+impl FrontLog for StderrFrontLog {
+    fn line(&self, text: &str) {
+        eprintln!("[gateway] {text}");
+    }
+}
+
+/// Serves `listener`: each request goes to the gateway current when it arrives.
+pub async fn serve(listener: tokio::net::TcpListener, gateway: Arc<RwLock<Arc<Gateway>>>) {
+    let limits = http1::Limits::default();
+    http1::serve(listener, limits, too_large, move |request| {
+        let current = gateway
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone());
+        async move { current.handle(from_wire(request), None).await }
+    })
+    .await;
+}
+
+/// A body over API Gateway's 10 MB, refused before it is read.
+fn too_large() -> http1::Response {
+    lambdaship_gateway::front::full(Front::new(Kind::Rest).too_large())
+}

@@ -1,0 +1,172 @@
+//! Watches a project for edits worth a rebuild, and gathers an editor's burst of events
+//! (write to a temporary file, rename, touch) into one.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use notify::{EventKind, RecursiveMode, Watcher};
+
+use crate::DevError;
+
+/// How long after the first relevant event further ones join the same rebuild. Editors
+/// finish a save within a few milliseconds; a longer wait only delays the rebuild.
+const SETTLE: Duration = Duration::from_millis(15);
+
+/// Directories whose content never goes into a build.
+const IGNORED_DIRECTORIES: [&str; 13] = [
+    ".git",
+    ".hg",
+    ".venv",
+    "venv",
+    "__pycache__",
+    "node_modules",
+    "dist",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".tox",
+    ".lambdaship",
+    ".idea",
+];
+
+/// A file-system watcher over a project's directories.
+pub struct ProjectWatcher {
+    _watcher: notify::RecommendedWatcher,
+    events: mpsc::Receiver<notify::Result<notify::Event>>,
+}
+
+/// One settled burst of edits.
+#[derive(Debug)]
+pub struct Edits {
+    /// The files that changed (deduplicated, in order of first change).
+    pub paths: Vec<PathBuf>,
+    /// When the first of them was seen.
+    pub first_seen: Instant,
+}
+
+impl ProjectWatcher {
+    /// Watches every directory in `roots`, recursively.
+    pub fn new(roots: &[PathBuf]) -> Result<ProjectWatcher, DevError> {
+        let (sender, events) = mpsc::channel();
+        let mut watcher = notify::recommended_watcher(move |event| {
+            let _ = sender.send(event);
+        })
+        .map_err(|e| DevError::Watch(e.to_string()))?;
+        for root in roots {
+            watcher
+                .watch(root, RecursiveMode::Recursive)
+                .map_err(|e| DevError::Watch(format!("{}: {e}", root.display())))?;
+        }
+        Ok(ProjectWatcher {
+            _watcher: watcher,
+            events,
+        })
+    }
+
+    /// Blocks until files change, then returns them once the burst settles; `None` when the
+    /// watcher has stopped.
+    pub fn next(&self) -> Option<Edits> {
+        let mut edits = Edits {
+            paths: Vec::new(),
+            first_seen: Instant::now(),
+        };
+        loop {
+            let event = self.events.recv().ok()?;
+            if collect(&mut edits.paths, event) {
+                edits.first_seen = Instant::now();
+                break;
+            }
+        }
+        let deadline = edits.first_seen + SETTLE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.events.recv_timeout(left) {
+                Ok(event) => {
+                    collect(&mut edits.paths, event);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => return Some(edits),
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Some(edits),
+            }
+        }
+    }
+}
+
+/// Adds the relevant paths of `event` to `paths`; whether there were any.
+fn collect(paths: &mut Vec<PathBuf>, event: notify::Result<notify::Event>) -> bool {
+    let Ok(event) = event else {
+        return false;
+    };
+    if !matches!(
+        event.kind,
+        EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_) | EventKind::Any
+    ) {
+        return false;
+    }
+    // Permission and timestamp changes do not change a build.
+    if let EventKind::Modify(notify::event::ModifyKind::Metadata(_)) = event.kind {
+        return false;
+    }
+    let mut any = false;
+    for path in event.paths {
+        if is_relevant(&path) {
+            any = true;
+            if !paths.contains(&path) {
+                paths.push(path);
+            }
+        }
+    }
+    any
+}
+
+/// Whether an edit of `path` may change a build: not in a tool's or an environment's
+/// directory, not an editor's swap or backup file, not bytecode.
+pub fn is_relevant(path: &Path) -> bool {
+    let ignored_directory = path.components().any(|component| {
+        let name = component.as_os_str().to_string_lossy();
+        IGNORED_DIRECTORIES.contains(&name.as_ref())
+    });
+    if ignored_directory {
+        return false;
+    }
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy()) else {
+        return false;
+    };
+    let editor_noise = name.ends_with('~')
+        || name.ends_with(".swp")
+        || name.ends_with(".swx")
+        || name.ends_with(".pyc")
+        || name.starts_with(".#")
+        || name == "4913"
+        || name == ".DS_Store";
+    !editor_noise
+}
+
+/// Whether `path` pins or declares dependencies (a rebuild then reaches the layer).
+pub fn touches_dependencies(path: &Path) -> bool {
+    path.file_name()
+        .map(|n| n.to_string_lossy())
+        .is_some_and(|name| {
+            name == "pyproject.toml" || name == "uv.lock" || name == "requirements.txt"
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_source_edits_count() {
+        assert!(is_relevant(Path::new("/p/app/main.py")));
+        assert!(is_relevant(Path::new("/p/uv.lock")));
+        assert!(!is_relevant(Path::new(
+            "/p/app/__pycache__/main.cpython-311.pyc"
+        )));
+        assert!(!is_relevant(Path::new("/p/.venv/lib/x.py")));
+        assert!(!is_relevant(Path::new("/p/dist/lambda/f.zip")));
+        assert!(!is_relevant(Path::new("/p/app/.main.py.swp")));
+        assert!(!is_relevant(Path::new("/p/app/main.py~")));
+        assert!(touches_dependencies(Path::new("/p/uv.lock")));
+        assert!(!touches_dependencies(Path::new("/p/app/main.py")));
+    }
+}
