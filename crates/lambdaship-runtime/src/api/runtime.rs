@@ -125,7 +125,9 @@ fn claim(
                 )));
             }
             current.answered = true;
-            Ok(current.stream_to.clone())
+            // Handed over, not kept: the stream ends (its receiver sees the close) as soon
+            // as the response that writes it is done.
+            Ok(current.stream_to.take())
         }
         _ => Err(Box::new(reply::error(
             StatusCode::BAD_REQUEST,
