@@ -204,9 +204,10 @@ fn poll_until(url: &str, needle: &str, limit: Duration) -> Duration {
 #[test]
 fn edits_are_served_and_broken_builds_keep_the_last_good_one() {
     let dir = copy_fixture("web-fastapi");
-    let dev = start_dev(dir.path(), &["--api", "http"]);
-    let root = base(&dev.endpoint);
-    let url = format!("{root}/unicode");
+    // On the `$default` stage: with a named one, the stage is part of the path the app
+    // sees on an HTTP API, as on AWS.
+    let dev = start_dev(dir.path(), &["--api", "http", "--stage", "$default"]);
+    let url = format!("{}unicode", dev.endpoint);
     poll_until(&url, "\"text\"", Duration::from_secs(120));
 
     // An app edit: the next requests see the new code.

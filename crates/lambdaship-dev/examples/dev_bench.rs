@@ -1,0 +1,379 @@
+//! Benchmark of `lambdaship dev` (run by `bench/dev`) on examples/hello-fastapi behind the
+//! REST front, the seed's setup:
+//!
+//! - warm latency: 3,000 sequential GETs on one keep-alive connection, p50 and p99, against
+//!   the same handler called directly in one Python process with the same event (the event
+//!   lambdaship-events makes for that request): the difference is what lambdaship adds
+//!   (HTTP front, event and response mapping, the local Lambda service, the Runtime API,
+//!   awslambdaric's loop);
+//! - requests per second with 1, 2 and 4 environments (`--concurrency N`, N clients, 3 s);
+//! - edit-to-served: an app file edited, then requests in a loop until the answer shows the
+//!   edit, five times; with the Init Duration of the new environment from dev's log.
+//!
+//! Prints Markdown tables. The binary is `LAMBDASHIP_BIN`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use lambdaship_build::{BuildOptions, Cache, Silent};
+use lambdaship_events::{Front, HttpRequest, Kind, RequestMeta};
+use lambdaship_project::{Layout, Overrides, Project};
+
+const WARMUP: usize = 200;
+const SAMPLES: usize = 3_000;
+const EDITS: usize = 5;
+
+struct Dev {
+    child: Child,
+    address: String,
+    output: Arc<Mutex<String>>,
+}
+
+impl Dev {
+    fn start(project: &Path, concurrency: usize) -> Dev {
+        let binary =
+            std::env::var("LAMBDASHIP_BIN").expect("LAMBDASHIP_BIN: the lambdaship binary");
+        let mut child = Command::new(binary)
+            .arg("dev")
+            .arg(project)
+            .args(["--port", "0", "--api", "rest", "--concurrency"])
+            .arg(concurrency.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let output = Arc::new(Mutex::new(String::new()));
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let collected = output.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(start) = line.find("http://")
+                    && line.contains("lambdaship dev serving")
+                {
+                    let url = &line[start + "http://".len()..];
+                    let _ = sender.send(url.split('/').next().unwrap().to_string());
+                }
+                let mut all = collected.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+        let address = receiver.recv_timeout(Duration::from_secs(600)).unwrap();
+        Dev {
+            child,
+            address,
+            output,
+        }
+    }
+
+    fn output(&self) -> String {
+        self.output.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child.
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection that reads Content-Length framed answers.
+struct Client {
+    reader: BufReader<TcpStream>,
+    request: Vec<u8>,
+}
+
+impl Client {
+    fn connect(address: &str, path: &str) -> Client {
+        let stream = TcpStream::connect(address).unwrap();
+        stream.set_nodelay(true).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nAccept: */*\r\n\r\n");
+        Client {
+            reader: BufReader::new(stream),
+            request: request.into_bytes(),
+        }
+    }
+
+    /// One request; the status and the body.
+    fn get(&mut self) -> (u16, Vec<u8>) {
+        self.reader.get_mut().write_all(&self.request).unwrap();
+        let mut line = String::new();
+        self.reader.read_line(&mut line).unwrap();
+        let status: u16 = line.split(' ').nth(1).unwrap().parse().unwrap();
+        let mut length = 0;
+        loop {
+            line.clear();
+            self.reader.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body).unwrap();
+        (status, body)
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn copy_example(to: &Path) -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello-fastapi");
+    let target = to.join("hello-fastapi");
+    for entry in walkdir::WalkDir::new(&source) {
+        let entry = entry.unwrap();
+        let relative = entry.path().strip_prefix(&source).unwrap();
+        if relative.starts_with("dist") {
+            continue;
+        }
+        let path = target.join(relative);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&path).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &path).unwrap();
+        }
+    }
+    target
+}
+
+/// The handler called in a loop in one Python process with the event dev would send:
+/// (p50, p99) of the calls.
+fn direct_handler(project: &Path, path: &str) -> (Duration, Duration) {
+    let overrides = Overrides {
+        layout: Some(Layout::Layers),
+        ..Overrides::default()
+    };
+    let loaded = Project::load(project, &overrides).unwrap();
+    let spec = loaded.functions[0].clone();
+    let out = tempfile::tempdir().unwrap();
+    let report = lambdaship_build::build(
+        &loaded,
+        &BuildOptions {
+            out_dir: Some(out.path().to_path_buf()),
+            ..BuildOptions::default()
+        },
+        &Silent,
+    )
+    .unwrap();
+    let code =
+        lambdaship_runtime::FunctionCode::from_artifacts(&report.artifacts, &spec.name).unwrap();
+    let cache = Cache::open(&Cache::default_root()).unwrap();
+    let unpacked = lambdaship_runtime::CodeStore::new(&cache)
+        .unwrap()
+        .unpack(&code.archive, &code.layers)
+        .unwrap();
+    let python = lambdaship_runtime::find_interpreter(&cache, spec.runtime).unwrap();
+    let mut front = Front::new(Kind::Rest);
+    front.stage = "dev".to_string();
+    let request = HttpRequest::new("GET", path)
+        .with_header("Host", "127.0.0.1")
+        .with_header("Accept", "*/*")
+        .with_source_ip("127.0.0.1");
+    let event = front
+        .event(&request, &RequestMeta::new(front.new_request_id()))
+        .unwrap();
+    let site = unpacked
+        .opt
+        .join(format!("python/lib/{}/site-packages", spec.runtime));
+    let script = format!(
+        r#"import json, sys, time
+sys.path[0:0] = [{task:?}, {site:?}, {opt:?}]
+import {module} as m
+event = json.loads({event:?})
+class C:
+    aws_request_id = "x"; function_name = "f"; invoked_function_arn = "arn"; memory_limit_in_mb = 512
+    def get_remaining_time_in_millis(self): return 30000
+handler, context, times = m.{function}, C(), []
+for i in range({warmup} + {samples}):
+    start = time.perf_counter_ns()
+    result = handler(event, context)
+    json.dumps(result)
+    times.append(time.perf_counter_ns() - start)
+times = sorted(times[{warmup}:])
+print(times[len(times) // 2], times[int((len(times) - 1) * 0.99)])
+"#,
+        task = unpacked.task_root.display().to_string(),
+        site = site.display().to_string(),
+        opt = unpacked.opt.join("python").display().to_string(),
+        module = spec.handler.module(),
+        function = spec.handler.function(),
+        event = event.to_string(),
+        warmup = WARMUP,
+        samples = SAMPLES,
+    );
+    let output = Command::new(python)
+        .args(["-S", "-B", "-c", &script])
+        .env("AWS_LAMBDA_FUNCTION_NAME", "f")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    let mut numbers = text
+        .split_whitespace()
+        .map(|n| Duration::from_nanos(n.parse().unwrap()));
+    (numbers.next().unwrap(), numbers.next().unwrap())
+}
+
+fn main() {
+    let scratch = tempfile::tempdir().unwrap();
+    let project = copy_example(scratch.path());
+    let path = "/dev/";
+
+    // Warm latency through dev.
+    let dev = Dev::start(&project, 4);
+    let mut client = Client::connect(&dev.address, path);
+    for _ in 0..WARMUP {
+        assert_eq!(client.get().0, 200);
+    }
+    let mut times = Vec::with_capacity(SAMPLES);
+    for _ in 0..SAMPLES {
+        let start = Instant::now();
+        let (status, body) = client.get();
+        times.push(start.elapsed());
+        assert_eq!((status, body.as_slice()), (200, &b"\"Hello, world!\""[..]));
+    }
+    times.sort();
+    let (dev_p50, dev_p99) = (percentile(&times, 0.5), percentile(&times, 0.99));
+    let (direct_p50, direct_p99) = direct_handler(&project, path);
+    println!("| measure | result |");
+    println!("|---|---|");
+    println!(
+        "| warm GET through `lambdaship dev` (REST front), p50 / p99 | {:.0} µs / {:.0} µs |",
+        micros(dev_p50),
+        micros(dev_p99)
+    );
+    println!(
+        "| the handler called directly in Python with the same event, p50 / p99 | {:.0} µs / {:.0} µs |",
+        micros(direct_p50),
+        micros(direct_p99)
+    );
+    println!(
+        "| added by lambdaship (p50 difference) | {:.0} µs |",
+        micros(dev_p50.saturating_sub(direct_p50))
+    );
+
+    // Edit-to-served.
+    let main_py = project.join("app/main.py");
+    let original = std::fs::read_to_string(&main_py).unwrap();
+    let mut served = Vec::new();
+    for round in 1..=EDITS {
+        let marker = format!("Hello, edit {round}!");
+        let edited = original.replace("Hello, world!", &marker);
+        let start = Instant::now();
+        std::fs::write(&main_py, edited).unwrap();
+        let mut client = Client::connect(&dev.address, path);
+        loop {
+            let (_, body) = client.get();
+            if String::from_utf8_lossy(&body).contains(&marker) {
+                break;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "edit {round} never served"
+            );
+        }
+        served.push(start.elapsed());
+        // Let the old environments drain before the next round.
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let log = dev.output();
+    let init: Vec<f64> = log
+        .lines()
+        .filter_map(|l| l.split("Init Duration: ").nth(1))
+        .filter_map(|v| v.split(' ').next()?.parse().ok())
+        .collect();
+    let rebuilt: Vec<f64> = log
+        .lines()
+        .filter(|l| l.contains("rebuilt the app in"))
+        .filter_map(|l| l.split("rebuilt the app in ").nth(1))
+        .filter_map(|v| v.split(' ').next()?.parse().ok())
+        .collect();
+    served.sort();
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let mut init_recent: Vec<f64> = init.iter().rev().take(EDITS).copied().collect();
+    let mut rebuilt = rebuilt;
+    println!(
+        "| edit-to-served, one app file (median of {EDITS}) | {:.0} ms |",
+        percentile(&served, 0.5).as_secs_f64() * 1000.0
+    );
+    println!(
+        "| of which: edit seen, rebuilt and swapped in (dev's own report, median) | {:.0} ms |",
+        median(&mut rebuilt)
+    );
+    println!(
+        "| of which: the new environment's Init Duration (Python importing FastAPI and the app, median) | {:.0} ms |",
+        median(&mut init_recent)
+    );
+    drop(dev);
+
+    // Throughput with 1, 2 and 4 environments.
+    println!();
+    println!("| environments | requests/s |");
+    println!("|---|---|");
+    for environments in [1usize, 2, 4] {
+        let dev = Dev::start(&project, environments);
+        let address = dev.address.clone();
+        // Warm every environment first.
+        let warm: Vec<_> = (0..environments)
+            .map(|_| {
+                let address = address.clone();
+                std::thread::spawn(move || {
+                    let mut client = Client::connect(&address, path);
+                    for _ in 0..50 {
+                        client.get();
+                    }
+                })
+            })
+            .collect();
+        warm.into_iter().for_each(|t| t.join().unwrap());
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let workers: Vec<_> = (0..environments)
+            .map(|_| {
+                let address = address.clone();
+                std::thread::spawn(move || {
+                    let mut client = Client::connect(&address, path);
+                    let mut count = 0u64;
+                    while Instant::now() < deadline {
+                        let (status, _) = client.get();
+                        assert_eq!(status, 200);
+                        count += 1;
+                    }
+                    count
+                })
+            })
+            .collect();
+        let total: u64 = workers.into_iter().map(|t| t.join().unwrap()).sum();
+        println!("| {environments} | {:.0} |", total as f64 / 3.0);
+    }
+}
