@@ -117,7 +117,7 @@ impl FrontChoice {
     }
 
     /// The front in front of `function` of `service`.
-    pub fn gateway(&self, service: &Arc<Service>, function: &str) -> Result<Gateway, DevError> {
+    pub fn gateway(&self, service: &Arc<Service>, function: &str) -> Gateway {
         let front = Front {
             kind: self.kind,
             stage: self.stage.clone(),
@@ -133,7 +133,7 @@ impl FrontChoice {
                 service.partition().account
             ),
         };
-        Ok(Gateway {
+        Gateway {
             front,
             cors: self.cors.clone(),
             streaming: false,
@@ -143,7 +143,12 @@ impl FrontChoice {
                 qualifier: None,
             }),
             log: Arc::new(StderrFrontLog),
-        })
+        }
+    }
+
+    /// Whether the front is an ALB (its own 413 page and 1 MB limit).
+    pub fn is_alb(&self) -> bool {
+        matches!(self.kind, Kind::Alb { .. })
     }
 }
 
@@ -157,8 +162,23 @@ impl FrontLog for StderrFrontLog {
 }
 
 /// Serves `listener`: each request goes to the gateway current when it arrives.
-pub async fn serve(listener: tokio::net::TcpListener, gateway: Arc<RwLock<Arc<Gateway>>>) {
-    let limits = http1::Limits::default();
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    gateway: Arc<RwLock<Arc<Gateway>>>,
+    alb: bool,
+) {
+    // Bodies above the front's limit are refused before they are read.
+    let limits = http1::Limits {
+        max_body: if alb {
+            lambdaship_events::ALB_LAMBDA_LIMIT
+        } else {
+            lambdaship_events::API_GATEWAY_BODY_LIMIT
+        },
+        // Each connection may hold a body in memory: bounded in all to about 1 GB.
+        max_connections: 100,
+        ..http1::Limits::default()
+    };
+    let too_large = if alb { alb_too_large } else { api_too_large };
     http1::serve(listener, limits, too_large, move |request| {
         let current = gateway
             .read()
@@ -169,7 +189,12 @@ pub async fn serve(listener: tokio::net::TcpListener, gateway: Arc<RwLock<Arc<Ga
     .await;
 }
 
-/// A body over API Gateway's 10 MB, refused before it is read.
-fn too_large() -> http1::Response {
+/// A body over API Gateway's 10 MB.
+fn api_too_large() -> http1::Response {
     lambdaship_gateway::front::full(Front::new(Kind::Rest).too_large())
+}
+
+/// A body over an ALB's 1 MB.
+fn alb_too_large() -> http1::Response {
+    lambdaship_gateway::front::full(Front::new(Kind::Alb { multi_value: false }).too_large())
 }

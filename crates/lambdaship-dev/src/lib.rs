@@ -112,6 +112,8 @@ impl DevServer {
         let (project, spec) = session.load()?;
         // Before the build: a wrong front setting is the quicker error.
         let choice = FrontChoice::new(&spec, &options)?;
+        // Before the build too: edits made while it runs are picked up after it.
+        let watcher = ProjectWatcher::new(&watch_roots(&project))?;
         let built = session.build(&project, &spec, report.clone()).await?;
         let cache = Cache::open(&Cache::default_root())?;
         let service = Service::open(ServiceOptions {
@@ -131,7 +133,7 @@ impl DevServer {
         })
         .map_err(|e| DevError::Service(e.to_string()))?;
         let deployment = Deployment::create(service.clone(), &spec, &built).await?;
-        let gateway = Arc::new(RwLock::new(Arc::new(choice.gateway(&service, &spec.name)?)));
+        let gateway = Arc::new(RwLock::new(Arc::new(choice.gateway(&service, &spec.name))));
         let listener = tokio::net::TcpListener::bind((options.host.as_str(), options.port))
             .await
             .map_err(|e| {
@@ -145,11 +147,11 @@ impl DevServer {
             .map_err(|e| DevError::Listen(e.to_string()))?;
         let url = format!("http://{address}{}", choice.prefix());
         let description = choice.describe();
-        let served = tokio::spawn(front::serve(listener, gateway.clone()));
-        let watcher = ProjectWatcher::new(&watch_roots(&project))?;
+        let served = tokio::spawn(front::serve(listener, gateway.clone(), choice.is_alb()));
         let handle = tokio::runtime::Handle::current();
         let rebuilds = Rebuilds {
             session,
+            root: project.dir.clone(),
             deployment,
             gateway,
             service: service.clone(),
@@ -254,6 +256,8 @@ impl Progress for ProgressOf {
 /// The watcher's loop: rebuild, redeploy, report.
 struct Rebuilds {
     session: Session,
+    /// The project directory, to name edited files briefly.
+    root: PathBuf,
     deployment: Deployment,
     gateway: Arc<RwLock<Arc<lambdaship_gateway::front::Gateway>>>,
     service: Arc<Service>,
@@ -268,7 +272,7 @@ impl Rebuilds {
                 .paths
                 .iter()
                 .map(|p| {
-                    p.strip_prefix(&self.session.options.project_dir)
+                    p.strip_prefix(&self.root)
                         .unwrap_or(p)
                         .display()
                         .to_string()
@@ -289,8 +293,14 @@ impl Rebuilds {
                     format_duration(edits.first_seen.elapsed()),
                 )),
                 Err(error) => self.report.news(&format!(
-                    "{} changed, and the build failed; still serving the last good build:\n{error}",
-                    names.join(", ")
+                    "{} changed, and {}; still serving the last good build:\n{error}",
+                    names.join(", "),
+                    match error {
+                        DevError::Build(_) => "the build failed",
+                        DevError::Project(_) => "the project cannot be read",
+                        DevError::Front(_) => "the HTTP settings are wrong",
+                        _ => "the update failed",
+                    }
                 )),
             }
         }
@@ -298,14 +308,21 @@ impl Rebuilds {
 
     async fn rebuild(&mut self) -> Result<Change, DevError> {
         let (project, spec) = self.session.load()?;
+        if spec.name != self.deployment.function {
+            return Err(DevError::Front(format!(
+                "the function is now named `{}` (it was `{}`): restart lambdaship dev to serve it under its new name",
+                spec.name, self.deployment.function
+            )));
+        }
+        // The front's settings may have changed with pyproject.toml: checked before anything
+        // is deployed, so a bad setting leaves everything as it was.
+        let choice = FrontChoice::new(&spec, &self.session.options)?;
         let built = self
             .session
             .build(&project, &spec, self.report.clone())
             .await?;
         let change = self.deployment.update(&spec, &built).await?;
-        // The front's settings may have changed with pyproject.toml.
-        let choice = FrontChoice::new(&spec, &self.session.options)?;
-        let gateway = choice.gateway(&self.service, &spec.name)?;
+        let gateway = choice.gateway(&self.service, &spec.name);
         if let Ok(mut current) = self.gateway.write() {
             *current = Arc::new(gateway);
         }

@@ -14,7 +14,7 @@ use crate::DevError;
 const SETTLE: Duration = Duration::from_millis(15);
 
 /// Directories whose content never goes into a build.
-const IGNORED_DIRECTORIES: [&str; 13] = [
+const IGNORED_DIRECTORIES: [&str; 14] = [
     ".git",
     ".hg",
     ".venv",
@@ -22,6 +22,7 @@ const IGNORED_DIRECTORIES: [&str; 13] = [
     "__pycache__",
     "node_modules",
     "dist",
+    "build",
     ".mypy_cache",
     ".pytest_cache",
     ".ruff_cache",
@@ -33,6 +34,7 @@ const IGNORED_DIRECTORIES: [&str; 13] = [
 /// A file-system watcher over a project's directories.
 pub struct ProjectWatcher {
     _watcher: notify::RecommendedWatcher,
+    roots: Vec<PathBuf>,
     events: mpsc::Receiver<notify::Result<notify::Event>>,
 }
 
@@ -60,6 +62,7 @@ impl ProjectWatcher {
         }
         Ok(ProjectWatcher {
             _watcher: watcher,
+            roots: roots.to_vec(),
             events,
         })
     }
@@ -73,7 +76,7 @@ impl ProjectWatcher {
         };
         loop {
             let event = self.events.recv().ok()?;
-            if collect(&mut edits.paths, event) {
+            if collect(&self.roots, &mut edits.paths, event) {
                 edits.first_seen = Instant::now();
                 break;
             }
@@ -83,7 +86,7 @@ impl ProjectWatcher {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.events.recv_timeout(left) {
                 Ok(event) => {
-                    collect(&mut edits.paths, event);
+                    collect(&self.roots, &mut edits.paths, event);
                 }
                 Err(mpsc::RecvTimeoutError::Timeout) => return Some(edits),
                 Err(mpsc::RecvTimeoutError::Disconnected) => return Some(edits),
@@ -93,7 +96,11 @@ impl ProjectWatcher {
 }
 
 /// Adds the relevant paths of `event` to `paths`; whether there were any.
-fn collect(paths: &mut Vec<PathBuf>, event: notify::Result<notify::Event>) -> bool {
+fn collect(
+    roots: &[PathBuf],
+    paths: &mut Vec<PathBuf>,
+    event: notify::Result<notify::Event>,
+) -> bool {
     let Ok(event) = event else {
         return false;
     };
@@ -109,7 +116,13 @@ fn collect(paths: &mut Vec<PathBuf>, event: notify::Result<notify::Event>) -> bo
     }
     let mut any = false;
     for path in event.paths {
-        if is_relevant(&path) {
+        // Only the part below the watched root counts: a project may itself live in a
+        // directory called `build` or `venv`.
+        let below = roots
+            .iter()
+            .find_map(|root| path.strip_prefix(root).ok())
+            .unwrap_or(&path);
+        if is_relevant(below) {
             any = true;
             if !paths.contains(&path) {
                 paths.push(path);
@@ -132,7 +145,11 @@ pub fn is_relevant(path: &Path) -> bool {
     let Some(name) = path.file_name().map(|n| n.to_string_lossy()) else {
         return false;
     };
-    let editor_noise = name.ends_with('~')
+    let in_egg_info = path
+        .components()
+        .any(|c| c.as_os_str().to_string_lossy().ends_with(".egg-info"));
+    let editor_noise = in_egg_info
+        || name.ends_with('~')
         || name.ends_with(".swp")
         || name.ends_with(".swx")
         || name.ends_with(".pyc")
@@ -140,15 +157,6 @@ pub fn is_relevant(path: &Path) -> bool {
         || name == "4913"
         || name == ".DS_Store";
     !editor_noise
-}
-
-/// Whether `path` pins or declares dependencies (a rebuild then reaches the layer).
-pub fn touches_dependencies(path: &Path) -> bool {
-    path.file_name()
-        .map(|n| n.to_string_lossy())
-        .is_some_and(|name| {
-            name == "pyproject.toml" || name == "uv.lock" || name == "requirements.txt"
-        })
 }
 
 #[cfg(test)]
@@ -166,7 +174,7 @@ mod tests {
         assert!(!is_relevant(Path::new("/p/dist/lambda/f.zip")));
         assert!(!is_relevant(Path::new("/p/app/.main.py.swp")));
         assert!(!is_relevant(Path::new("/p/app/main.py~")));
-        assert!(touches_dependencies(Path::new("/p/uv.lock")));
-        assert!(!touches_dependencies(Path::new("/p/app/main.py")));
+        assert!(!is_relevant(Path::new("lib/pkg.egg-info/PKG-INFO")));
+        assert!(!is_relevant(Path::new("lib/build/lib/pkg/x.py")));
     }
 }

@@ -91,7 +91,18 @@ impl Gateway {
         if self.streaming {
             return self.handle_streaming(request, event).await;
         }
-        let invoked = match self.backend.invoke(event, None).await {
+        let outcome = self.backend.invoke(event, None).await;
+        let response = self.answer(&request, outcome);
+        self.finish(&request, response)
+    }
+
+    /// The HTTP answer to a buffered invocation's outcome, failures explained in the log.
+    fn answer(
+        &self,
+        request: &HttpRequest,
+        outcome: Result<Invoked, InvokeFailed>,
+    ) -> HttpResponse {
+        let invoked = match outcome {
             Ok(invoked) => invoked,
             Err(failed) => {
                 let response = if failed.throttled {
@@ -103,12 +114,12 @@ impl Gateway {
                     "{} {} -> {}: the function could not be invoked: {}",
                     request.method, request.path, response.status, failed.reason
                 ));
-                return self.finish(&request, response);
+                return response;
             }
         };
-        let response = match self
+        match self
             .front
-            .response(&request, &invoked.payload, invoked.function_error)
+            .response(request, &invoked.payload, invoked.function_error)
         {
             Ok(response) => response,
             Err(bad) => {
@@ -118,12 +129,13 @@ impl Gateway {
                 ));
                 bad.response
             }
-        };
-        self.finish(&request, response)
+        }
     }
 
     /// Function URL response streaming: the prelude (status, headers, cookies) is read from
     /// the start of the stream, then the body goes to the client as the function writes it.
+    /// A stream without a valid prelude is sent as it is, as a 200 body; a function that
+    /// answers buffered is mapped as a buffered URL maps it.
     async fn handle_streaming(&self, request: HttpRequest, event: Bytes) -> http1::Response {
         let (sender, mut chunks) = mpsc::channel::<Bytes>(64);
         let backend = self.backend.clone();
@@ -131,63 +143,70 @@ impl Gateway {
         let mut buffer = Vec::new();
         // Until the prelude is complete the answer is not known.
         let head = loop {
-            match chunks.recv().await {
-                Some(chunk) => {
-                    buffer.extend_from_slice(&chunk);
-                    match lambdaship_events::split_stream_prelude(&buffer) {
-                        None => continue,
-                        Some(Ok((head, consumed))) => {
-                            break Some((head, buffer.split_off(consumed)));
-                        }
-                        Some(Err(reason)) => {
-                            self.log.line(&format!(
-                                "{} {} -> streamed response without a valid prelude ({reason}); sent as it is",
-                                request.method, request.path
-                            ));
-                            break None;
-                        }
-                    }
+            let Some(chunk) = chunks.recv().await else {
+                break None;
+            };
+            buffer.extend_from_slice(&chunk);
+            match lambdaship_events::split_stream_prelude(&buffer) {
+                None => continue,
+                Some(Ok((head, consumed))) => {
+                    let rest = buffer.split_off(consumed);
+                    break Some((head, rest));
                 }
-                None => break None,
+                Some(Err(reason)) => {
+                    self.log.line(&format!(
+                        "{} {} -> streamed response without a valid prelude ({reason}); sent as it is",
+                        request.method, request.path
+                    ));
+                    let raw = HttpResponse {
+                        status: 200,
+                        reason: None,
+                        headers: vec![(
+                            "content-type".to_string(),
+                            "application/octet-stream".to_string(),
+                        )],
+                        body: Bytes::new(),
+                    };
+                    break Some((raw, std::mem::take(&mut buffer)));
+                }
             }
         };
-        let (mut response, rest) = match head {
-            Some((head, rest)) => (head, rest),
-            None => {
-                // Not a streamed HTTP response: either the function answered buffered (its
-                // payload is the result) or it streamed bytes with no prelude.
-                let outcome = invocation.await.ok().and_then(Result::ok);
-                let (payload, error) = match outcome {
-                    Some(invoked) if !invoked.streamed => (invoked.payload, invoked.function_error),
-                    Some(invoked) => (Bytes::from(buffer), invoked.function_error),
-                    None => {
-                        return self.finish(&request, self.front.invocation_failed());
+        let Some((mut response, rest)) = head else {
+            // The stream closed before any prelude: a buffered answer (its payload is the
+            // result), bytes that ended too soon, or a failed invocation.
+            let outcome = invocation.await.unwrap_or_else(|e| {
+                Err(InvokeFailed {
+                    reason: format!("the invocation stopped: {e}"),
+                    throttled: false,
+                })
+            });
+            let outcome = outcome.map(|invoked| {
+                if invoked.streamed {
+                    Invoked {
+                        payload: Bytes::from(buffer),
+                        ..invoked
                     }
-                };
-                let response = match self.front.response(&request, &payload, error) {
-                    Ok(response) => response,
-                    Err(bad) => {
-                        self.log.line(&format!(
-                            "{} {} -> {}: {}",
-                            request.method, request.path, bad.response.status, bad.reason
-                        ));
-                        bad.response
-                    }
-                };
-                return self.finish(&request, response);
-            }
+                } else {
+                    invoked
+                }
+            });
+            let response = self.answer(&request, outcome);
+            return self.finish(&request, response);
         };
         if let Some(cors) = &self.cors {
             cors.apply(&request, &mut response);
         }
         let (body_sender, body) = mpsc::channel::<Bytes>(64);
+        // Drains the function's stream to its end whatever the client does, so the function
+        // never blocks on a full channel.
         tokio::spawn(async move {
-            if !rest.is_empty() && body_sender.send(Bytes::from(rest)).await.is_err() {
-                return;
+            let mut client_gone = false;
+            if !rest.is_empty() {
+                client_gone = body_sender.send(Bytes::from(rest)).await.is_err();
             }
             while let Some(chunk) = chunks.recv().await {
-                if body_sender.send(chunk).await.is_err() {
-                    return;
+                if !client_gone {
+                    client_gone = body_sender.send(chunk).await.is_err();
                 }
             }
             let _ = invocation.await;

@@ -163,9 +163,8 @@ async fn handle(
     write(reply).map(BodyExt::boxed)
 }
 
-/// Largest request body a Function URL reads; the event's own 6 MB limit is checked when it
-/// is built.
-const MAX_URL_BODY: usize = 10 * 1024 * 1024;
+/// Largest request body a Function URL reads: no larger one fits Lambda's 6 MB event.
+const MAX_URL_BODY: usize = lambdaship_events::LAMBDA_PAYLOAD_LIMIT + 1;
 
 /// A Function URL request as the front sees it: header pairs as received (hyper gives the
 /// names lowercased, which is what Function URL events carry anyway).
@@ -219,9 +218,11 @@ fn wire(answer: lambdaship_gateway::http1::Response) -> Response<AnswerBody> {
     *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::BAD_GATEWAY);
     let headers = response.headers_mut();
     for (name, value) in answer.headers {
+        // From bytes: a value the function wrote in UTF-8 (a file name, say) goes out as
+        // those bytes, as the dev front sends it.
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
+            HeaderValue::from_bytes(value.as_bytes()),
         ) {
             headers.append(name, value);
         }

@@ -173,14 +173,18 @@ impl Service {
         let functions = self.store.functions();
         for doc in &functions {
             for (qualifier, url) in &doc.urls {
-                if url.url_id == key {
+                if url.url_id.eq_ignore_ascii_case(key) {
                     return Some((doc.latest.name.clone(), qualifier.clone(), url.clone()));
                 }
             }
         }
         functions.iter().find_map(|doc| {
             let url = doc.urls.get("")?;
-            (doc.latest.name == key).then(|| (doc.latest.name.clone(), String::new(), url.clone()))
+            // Host names arrive lowercased; function names may have capitals.
+            doc.latest
+                .name
+                .eq_ignore_ascii_case(key)
+                .then(|| (doc.latest.name.clone(), String::new(), url.clone()))
         })
     }
 
