@@ -13,7 +13,6 @@
 //! connections served at once.
 
 mod conn;
-mod date;
 mod head;
 mod read;
 mod status;

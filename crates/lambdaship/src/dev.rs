@@ -42,23 +42,7 @@ pub struct DevArgs {
 
 /// Runs `dev` until Ctrl-C or SIGTERM.
 pub fn run(args: DevArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("error: cannot start the async runtime: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    match runtime.block_on(serve(args)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::from(2)
-        }
-    }
+    crate::serve_until_stopped(serve(args))
 }
 
 async fn serve(args: DevArgs) -> Result<(), String> {

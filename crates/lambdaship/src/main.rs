@@ -70,6 +70,28 @@ fn main() -> ExitCode {
     }
 }
 
+/// Runs a long-lived command (`dev`, `server`) on a multi-threaded async runtime: exit
+/// status 0 when it ends well, 2 with its message otherwise.
+fn serve_until_stopped(command: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn run_build(args: BuildArgs) -> ExitCode {
     let progress = progress::TerminalProgress::new(!args.json);
     let overrides = Overrides {

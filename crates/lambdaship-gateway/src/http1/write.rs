@@ -7,7 +7,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use super::{Body, Response, date, status};
+use super::{Body, Response, status};
 
 /// A body up to this size goes out in the same write as the head.
 const COALESCE: usize = 16 * 1024;
@@ -123,7 +123,11 @@ fn prepare(response: Response, exchange: Exchange) -> (BytesMut, Plan, bool) {
         put_field(&mut head, name, value);
     }
     if !has_date {
-        put_field(&mut head, "Date", &date::http_date(SystemTime::now()));
+        put_field(
+            &mut head,
+            "Date",
+            &httpdate::fmt_http_date(SystemTime::now()),
+        );
     }
 
     // RFC 9110 §6.4.1: 1xx, 204 and 304 never have content, nor a length for it.
