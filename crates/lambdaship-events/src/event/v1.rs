@@ -3,13 +3,14 @@
 
 use serde_json::{Value, json};
 
+use super::v2::http_api_path;
 use super::{bad_request, domain_prefix, stage_variables};
 use crate::answers;
 use crate::body::{EventBody, http_api_text, matches_binary_types, media_type};
 use crate::front::Front;
 use crate::headers::{self, Drop, Naming};
 use crate::ids;
-use crate::path::{check_escapes, decode_path, or_root, strip_stage};
+use crate::path::{check_escapes, or_root, strip_stage};
 use crate::query::{self, Pick};
 use crate::time::{access_log_time, epoch_millis};
 use crate::types::{HttpRequest, Refusal, RequestMeta};
@@ -117,17 +118,7 @@ pub(crate) fn http_v1(
     request: &HttpRequest,
     meta: &RequestMeta,
 ) -> Result<Value, Refusal> {
-    let raw_path = or_root(&request.path);
-    if front.stage != "$default" && strip_stage(raw_path, &front.stage).is_none() {
-        return Err(Refusal {
-            response: answers::http_api_not_found(),
-            reason: format!(
-                "path {raw_path:?} is not under the stage: this HTTP API serves /{}/...",
-                front.stage
-            ),
-        });
-    }
-    let path = decode_path(raw_path).map_err(|e| bad_request(format!("path {raw_path:?}: {e}")))?;
+    let path = http_api_path(front, request)?;
     let pairs = match request.query.as_deref() {
         Some(raw) => query::decoded_pairs(raw, &['&']).map_err(bad_request)?,
         None => Vec::new(),

@@ -23,17 +23,7 @@ pub(crate) fn http_v2(
     request: &HttpRequest,
     meta: &RequestMeta,
 ) -> Result<Value, Refusal> {
-    let raw_path = or_root(&request.path);
-    if front.stage != "$default" && strip_stage(raw_path, &front.stage).is_none() {
-        return Err(Refusal {
-            response: answers::http_api_not_found(),
-            reason: format!(
-                "path {raw_path:?} is not under the stage: this HTTP API serves /{}/...",
-                front.stage
-            ),
-        });
-    }
-    let path = decode_path(raw_path).map_err(|e| bad_request(format!("path {raw_path:?}: {e}")))?;
+    let path = http_api_path(front, request)?;
     let mut event = v2_common(
         front,
         request,
@@ -171,4 +161,20 @@ fn v2_common(
     }
     event.insert("isBase64Encoded".to_owned(), json!(body.is_base64()));
     Ok(event)
+}
+
+/// The path an HTTP API event carries (either payload version): decoded, stage prefix kept;
+/// a path outside a named stage is the API's 404.
+pub(crate) fn http_api_path(front: &Front, request: &HttpRequest) -> Result<String, Refusal> {
+    let raw_path = or_root(&request.path);
+    if front.stage != "$default" && strip_stage(raw_path, &front.stage).is_none() {
+        return Err(Refusal {
+            response: answers::http_api_not_found(),
+            reason: format!(
+                "path {raw_path:?} is not under the stage: this HTTP API serves /{}/...",
+                front.stage
+            ),
+        });
+    }
+    decode_path(raw_path).map_err(|e| bad_request(format!("path {raw_path:?}: {e}")))
 }
