@@ -27,6 +27,8 @@ use lambdaship_project::{Layout, Overrides, Project};
 
 const WARMUP: usize = 200;
 const SAMPLES: usize = 3_000;
+/// Latency samples are taken in this many alternating rounds.
+const ROUNDS: usize = 10;
 const EDITS: usize = 5;
 
 struct Dev {
@@ -160,109 +162,174 @@ fn copy_example(to: &Path) -> PathBuf {
     target
 }
 
-/// The handler called in a loop in one Python process with the event dev would send:
-/// (p50, p99) of the calls.
-fn direct_handler(project: &Path, path: &str) -> (Duration, Duration) {
-    let overrides = Overrides {
-        layout: Some(Layout::Layers),
-        ..Overrides::default()
-    };
-    let loaded = Project::load(project, &overrides).unwrap();
-    let spec = loaded.functions[0].clone();
-    let out = tempfile::tempdir().unwrap();
-    let report = lambdaship_build::build(
-        &loaded,
-        &BuildOptions {
-            out_dir: Some(out.path().to_path_buf()),
-            ..BuildOptions::default()
-        },
-        &Silent,
-    )
-    .unwrap();
-    let code =
-        lambdaship_runtime::FunctionCode::from_artifacts(&report.artifacts, &spec.name).unwrap();
-    let cache = Cache::open(&Cache::default_root()).unwrap();
-    let unpacked = lambdaship_runtime::CodeStore::new(&cache)
-        .unwrap()
-        .unpack(&code.archive, &code.layers)
+/// The handler called directly in one Python process with the event dev would send, run in
+/// rounds on request so that it alternates with the requests through dev.
+struct DirectHandler {
+    child: Child,
+    commands: std::process::ChildStdin,
+    answers: BufReader<std::process::ChildStderr>,
+}
+
+impl DirectHandler {
+    fn start(project: &Path, path: &str) -> DirectHandler {
+        let overrides = Overrides {
+            layout: Some(Layout::Layers),
+            ..Overrides::default()
+        };
+        let loaded = Project::load(project, &overrides).unwrap();
+        let spec = loaded.functions[0].clone();
+        let out = tempfile::tempdir().unwrap();
+        let report = lambdaship_build::build(
+            &loaded,
+            &BuildOptions {
+                out_dir: Some(out.path().to_path_buf()),
+                ..BuildOptions::default()
+            },
+            &Silent,
+        )
         .unwrap();
-    let python = lambdaship_runtime::find_interpreter(&cache, spec.runtime).unwrap();
-    let mut front = Front::new(Kind::Rest);
-    front.stage = "dev".to_string();
-    let request = HttpRequest::new("GET", path)
-        .with_header("Host", "127.0.0.1")
-        .with_header("Accept", "*/*")
-        .with_source_ip("127.0.0.1");
-    let event = front
-        .event(&request, &RequestMeta::new(front.new_request_id()))
-        .unwrap();
-    let site = unpacked
-        .opt
-        .join(format!("python/lib/{}/site-packages", spec.runtime));
-    let script = format!(
-        r#"import json, sys, time
-sys.path[0:0] = [{task:?}, {site:?}, {opt:?}]
+        let code = lambdaship_runtime::FunctionCode::from_artifacts(&report.artifacts, &spec.name)
+            .unwrap();
+        let cache = Cache::open(&Cache::default_root()).unwrap();
+        let unpacked = lambdaship_runtime::CodeStore::new(&cache)
+            .unwrap()
+            .unpack(&code.archive, &code.layers)
+            .unwrap();
+        let runtime = lambdaship_runtime::provision(&cache, spec.runtime).unwrap();
+        let mut front = Front::new(Kind::Rest);
+        front.stage = "dev".to_string();
+        let request = HttpRequest::new("GET", path)
+            .with_header("Host", "127.0.0.1")
+            .with_header("Accept", "*/*")
+            .with_source_ip("127.0.0.1");
+        let event = front
+            .event(&request, &RequestMeta::new(front.new_request_id()))
+            .unwrap();
+        let site = unpacked
+            .opt
+            .join(format!("python/lib/{}/site-packages", spec.runtime));
+        // Each line on stdin is a number of calls; the answer, on stderr, their durations in ns.
+        let script = format!(
+            r#"import json, sys, time
+sys.path[0:0] = [{task:?}, {site:?}, {opt:?}, {ric:?}]
 import {module} as m
+# The logging awslambdaric sets up (the app's records formatted and written as on Lambda),
+# to /dev/null: capturing them is part of what lambdaship adds.
+from awslambdaric import bootstrap
+bootstrap._setup_logging(None, None, bootstrap.create_log_sink())
 event = json.loads({event:?})
 class C:
     aws_request_id = "x"; function_name = "f"; invoked_function_arn = "arn"; memory_limit_in_mb = 512
     def get_remaining_time_in_millis(self): return 30000
-handler, context, times = m.{function}, C(), []
-for i in range({warmup} + {samples}):
-    start = time.perf_counter_ns()
-    result = handler(event, context)
-    json.dumps(result)
-    times.append(time.perf_counter_ns() - start)
-times = sorted(times[{warmup}:])
-print(times[len(times) // 2], times[int((len(times) - 1) * 0.99)])
+handler, context = m.{function}, C()
+for line in sys.stdin:
+    times = []
+    for i in range(int(line)):
+        start = time.perf_counter_ns()
+        result = handler(event, context)
+        json.dumps(result)
+        times.append(time.perf_counter_ns() - start)
+    print(" ".join(map(str, times)), file=sys.stderr, flush=True)
 "#,
-        task = unpacked.task_root.display().to_string(),
-        site = site.display().to_string(),
-        opt = unpacked.opt.join("python").display().to_string(),
-        module = spec.handler.module(),
-        function = spec.handler.function(),
-        event = event.to_string(),
-        warmup = WARMUP,
-        samples = SAMPLES,
-    );
-    let output = Command::new(python)
-        .args(["-S", "-B", "-c", &script])
-        .env("AWS_LAMBDA_FUNCTION_NAME", "f")
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8_lossy(&output.stdout);
-    let mut numbers = text
-        .split_whitespace()
-        .map(|n| Duration::from_nanos(n.parse().unwrap()));
-    (numbers.next().unwrap(), numbers.next().unwrap())
+            task = unpacked.task_root.display().to_string(),
+            site = site.display().to_string(),
+            opt = unpacked.opt.join("python").display().to_string(),
+            ric = runtime.runtime_dir.display().to_string(),
+            module = spec.handler.module(),
+            function = spec.handler.function(),
+            event = event.to_string(),
+        );
+        let mut child = Command::new(&runtime.interpreter)
+            .args(["-S", "-B", "-c", &script])
+            .env("AWS_LAMBDA_FUNCTION_NAME", "f")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let commands = child.stdin.take().unwrap();
+        let answers = BufReader::new(child.stderr.take().unwrap());
+        DirectHandler {
+            child,
+            commands,
+            answers,
+        }
+    }
+
+    /// Durations of `calls` calls.
+    fn run(&mut self, calls: usize) -> Vec<Duration> {
+        writeln!(self.commands, "{calls}").unwrap();
+        let mut line = String::new();
+        self.answers.read_line(&mut line).unwrap();
+        let times: Vec<Duration> = line
+            .split_whitespace()
+            .map(|n| Duration::from_nanos(n.parse().unwrap()))
+            .collect();
+        assert_eq!(times.len(), calls, "the direct handler failed: {line}");
+        times
+    }
+}
+
+impl Drop for DirectHandler {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn main() {
+    // `--only latency|edit|throughput` runs one part (for profiling); all three by default.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let only = match args.as_slice() {
+        [] => None,
+        [flag, part] if flag == "--only" => Some(part.clone()),
+        _ => panic!("usage: dev_bench [--only latency|edit|throughput]"),
+    };
+    let runs = |part: &str| only.as_deref().is_none_or(|o| o == part);
     let scratch = tempfile::tempdir().unwrap();
     let project = copy_example(scratch.path());
     let path = "/dev/";
+    if runs("latency") {
+        latency(&project, path);
+    }
+    if runs("edit") {
+        edit_to_served(&project, path);
+    }
+    if runs("throughput") {
+        throughput(&project, path);
+    }
+}
 
-    // Warm latency through dev.
-    let dev = Dev::start(&project, 4);
+/// Warm latency through dev against the handler called directly, in alternating rounds so
+/// that the machine's noise falls on both alike.
+fn latency(project: &Path, path: &str) {
+    let dev = Dev::start(project, 4);
     let mut client = Client::connect(&dev.address, path);
+    let mut direct = DirectHandler::start(project, path);
     for _ in 0..WARMUP {
         assert_eq!(client.get().0, 200);
     }
+    direct.run(WARMUP);
     let mut times = Vec::with_capacity(SAMPLES);
-    for _ in 0..SAMPLES {
-        let start = Instant::now();
-        let (status, body) = client.get();
-        times.push(start.elapsed());
-        assert_eq!((status, body.as_slice()), (200, &b"\"Hello, world!\""[..]));
+    let mut direct_times = Vec::with_capacity(SAMPLES);
+    for _ in 0..ROUNDS {
+        for _ in 0..SAMPLES / ROUNDS {
+            let start = Instant::now();
+            let (status, body) = client.get();
+            times.push(start.elapsed());
+            assert_eq!((status, body.as_slice()), (200, &b"\"Hello, world!\""[..]));
+        }
+        direct_times.extend(direct.run(SAMPLES / ROUNDS));
     }
     times.sort();
+    direct_times.sort();
     let (dev_p50, dev_p99) = (percentile(&times, 0.5), percentile(&times, 0.99));
-    let (direct_p50, direct_p99) = direct_handler(&project, path);
+    let (direct_p50, direct_p99) = (
+        percentile(&direct_times, 0.5),
+        percentile(&direct_times, 0.99),
+    );
+    drop(direct);
+    drop(dev);
     println!("| measure | result |");
     println!("|---|---|");
     println!(
@@ -279,8 +346,11 @@ fn main() {
         "| added by lambdaship (p50 difference) | {:.0} µs |",
         micros(dev_p50.saturating_sub(direct_p50))
     );
+}
 
-    // Edit-to-served.
+/// An app file edited, then requests until the answer shows the edit.
+fn edit_to_served(project: &Path, path: &str) {
+    let dev = Dev::start(project, 4);
     let main_py = project.join("app/main.py");
     let original = std::fs::read_to_string(&main_py).unwrap();
     let mut served = Vec::new();
@@ -336,13 +406,15 @@ fn main() {
         median(&mut init_recent)
     );
     drop(dev);
+}
 
-    // Throughput with 1, 2 and 4 environments.
+/// Requests per second with 1, 2 and 4 environments.
+fn throughput(project: &Path, path: &'static str) {
     println!();
     println!("| environments | requests/s |");
     println!("|---|---|");
     for environments in [1usize, 2, 4] {
-        let dev = Dev::start(&project, environments);
+        let dev = Dev::start(project, environments);
         let address = dev.address.clone();
         // Warm every environment first.
         let warm: Vec<_> = (0..environments)

@@ -32,7 +32,9 @@ pub use function::{DEFAULT_ACCOUNT_ID, FunctionConfig, RuntimeKind, default_regi
 pub use invocation::{FunctionResult, InvokeOutcome, InvokeRequest, Report};
 pub use logs::{DiscardLogs, LogSink, StderrLogs};
 pub use pool::{FunctionPool, PoolOptions};
-pub use python::{PythonRuntime, awslambdaric_version, find_interpreter, host_architecture};
+pub use python::{
+    PythonRuntime, awslambdaric_version, find_interpreter, host_architecture, provision,
+};
 pub use spec::RESERVED_VARIABLES;
 
 /// A function's code: its archive and its layers, in order.
