@@ -45,6 +45,10 @@ pub(crate) struct InvokeEnd {
     pub(crate) reusable: bool,
 }
 
+/// Called once with the function's answer (and whether it was streamed) as soon as the
+/// runtime posts it, before the invoke phase ends with the runtime's next request.
+pub(crate) type AnswerHook = Box<dyn FnOnce(&FunctionResult, bool) + Send>;
+
 /// Why an environment shuts down, as the SHUTDOWN event names it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum ShutdownReason {
@@ -299,7 +303,7 @@ impl Environment {
                 .collect()
         };
         for line in registered {
-            self.logs.platform(&line);
+            self.platform(&line);
         }
         self.pids = memory::process_tree(&self.roots());
         Ok(started.elapsed())
@@ -383,12 +387,19 @@ impl Environment {
         self.pipe.sync();
     }
 
+    /// A platform line (START, END, REPORT, errors), after what the processes wrote so far.
+    pub(crate) fn platform(&self, text: &str) {
+        self.pipe.sync();
+        self.logs.platform(text);
+    }
+
     /// The INVOKE phase for one event.
     pub(crate) async fn invoke(
         &mut self,
         invocation: NextInvocation,
         stream_to: Option<mpsc::Sender<Bytes>>,
         deadline: Instant,
+        mut on_answer: Option<AnswerHook>,
     ) -> InvokeEnd {
         let request_id = invocation.request_id.clone();
         let wanted = self.api.shared.lock().extensions.iter().any(|e| e.invoke);
@@ -421,11 +432,17 @@ impl Environment {
             match self.next_signal(deadline, true).await {
                 Signal::Api(ApiEvent::Answer { result, streamed }) => {
                     if answer.is_none() {
+                        if let Some(hook) = on_answer.take() {
+                            hook(&result, streamed);
+                        }
                         answer = Some((result, streamed));
                     }
                 }
                 Signal::Api(ApiEvent::Refused { result, streamed }) => {
                     if answer.is_none() {
+                        if let Some(hook) = on_answer.take() {
+                            hook(&result, streamed);
+                        }
                         answer = Some((result, streamed));
                         refused = true;
                     }
@@ -450,7 +467,7 @@ impl Environment {
                         ProcessRole::Runtime => "Runtime.ExitError",
                         ProcessRole::Extension(_) => "Extension.Crash",
                     };
-                    self.logs.platform(&format!("{message}\n{error_type}"));
+                    self.platform(&format!("{message}\n{error_type}"));
                     return match answer {
                         // The function answered; the environment is gone all the same.
                         Some((result, streamed)) => InvokeEnd {
@@ -470,8 +487,7 @@ impl Environment {
                         let message = format!(
                             "RequestId: {request_id} Error: Runtime exited with error: signal: killed"
                         );
-                        self.logs
-                            .platform(&format!("{message}\nRuntime.OutOfMemory"));
+                        self.platform(&format!("{message}\nRuntime.OutOfMemory"));
                         self.peak_bytes = u64::from(self.spec.config.memory_mb) * 1024 * 1024;
                         return self.failed(
                             FunctionResult::platform("Runtime.OutOfMemory", &message),
@@ -483,7 +499,7 @@ impl Environment {
                     self.kill();
                     let seconds = self.spec.config.timeout.as_secs_f64();
                     let now = humantime::format_rfc3339_millis(SystemTime::now());
-                    self.logs.platform(&format!(
+                    self.platform(&format!(
                         "{now} {request_id} Task timed out after {seconds:.2} seconds"
                     ));
                     let message = format!(

@@ -124,6 +124,9 @@ pub enum InvokeError {
     /// An environment could not be prepared.
     #[error(transparent)]
     Runtime(#[from] Box<RuntimeError>),
+    /// The task running the invocation stopped before it ended (the process shutting down).
+    #[error("the invocation was cut short: {0}")]
+    Interrupted(String),
 }
 
 impl From<RuntimeError> for InvokeError {

@@ -31,7 +31,7 @@ pub use error::{InvokeError, RuntimeError};
 pub use function::{DEFAULT_ACCOUNT_ID, FunctionConfig, RuntimeKind, default_region};
 pub use invocation::{FunctionResult, InvokeOutcome, InvokeRequest, Report};
 pub use logs::{DiscardLogs, LogSink, StderrLogs};
-pub use pool::{FunctionPool, PoolOptions};
+pub use pool::{Answered, FunctionPool, PoolOptions};
 pub use python::{
     PythonRuntime, awslambdaric_version, find_interpreter, host_architecture, provision,
 };

@@ -2,7 +2,7 @@
 //! line, as CloudWatch receives it, plus the platform's START, END and REPORT lines.
 
 use std::io::Write;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -87,29 +87,53 @@ pub(crate) struct LogPipe {
     task: tokio::task::JoinHandle<()>,
 }
 
-/// The read end, drained by the background task as output arrives and by [`LogPipe::sync`]
-/// on the invoke path (no task round trip there: a direct non-blocking read).
+/// How often the background task looks at the pipe while output flows, and at most how long
+/// it leaves it unread when it is quiet.
+const POLL_BUSY: Duration = Duration::from_millis(5);
+const POLL_QUIET: Duration = Duration::from_millis(100);
+/// The pipe's buffer, so a chatty function does not block between two reads.
+const PIPE_BYTES: libc::c_int = 1024 * 1024;
+
+/// The read end, non-blocking and deliberately not registered for readiness: a wake-up per
+/// line written costs the writing function tens of microseconds on a small VM (a
+/// cross-CPU wake-up each time), so the pipe is drained on a timer and, on the invoke path,
+/// by [`LogPipe::sync`] before the platform's own lines.
 struct PipeReader {
-    receiver: tokio::net::unix::pipe::Receiver,
+    file: std::fs::File,
     lines: Mutex<LineBuffer>,
     stream: LogStream,
 }
 
+/// What one drain found.
+#[derive(PartialEq, Eq)]
+enum Drained {
+    Output,
+    Nothing,
+    Closed,
+}
+
 impl PipeReader {
-    /// Reads everything available now; false at end of file or on an error.
-    fn drain(&self) -> bool {
+    /// Reads everything available now.
+    fn drain(&self) -> Drained {
+        use std::io::Read;
         let Ok(mut lines) = self.lines.lock() else {
-            return false;
+            return Drained::Closed;
         };
         let mut chunk = [0u8; 16 * 1024];
+        let mut found = Drained::Nothing;
         loop {
-            match self.receiver.try_read(&mut chunk) {
+            match (&self.file).read(&mut chunk) {
                 Ok(0) => {
                     lines.flush(&self.stream);
-                    return false;
+                    return Drained::Closed;
                 }
-                Ok(n) => lines.feed(&chunk[..n], &self.stream),
-                Err(error) => return error.kind() == std::io::ErrorKind::WouldBlock,
+                Ok(n) => {
+                    lines.feed(&chunk[..n], &self.stream);
+                    found = Drained::Output;
+                }
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => return found,
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return Drained::Closed,
             }
         }
     }
@@ -125,8 +149,19 @@ impl LogPipe {
         // SAFETY: both descriptors were just created and are owned by nothing else.
         let (read, writer) =
             unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        // SAFETY: fcntl on a descriptor we own; a failure leaves the pipe as it was.
+        unsafe {
+            // Best effort: the default 64 KB still works, with more blocking when chatty.
+            libc::fcntl(read.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_BYTES);
+            let flags = libc::fcntl(read.as_raw_fd(), libc::F_GETFL);
+            if flags < 0
+                || libc::fcntl(read.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
         let reader = Arc::new(PipeReader {
-            receiver: tokio::net::unix::pipe::Receiver::from_owned_fd(read)?,
+            file: std::fs::File::from(read),
             lines: Mutex::new(LineBuffer::default()),
             stream,
         });
@@ -159,15 +194,17 @@ impl Drop for LogPipe {
     }
 }
 
+/// Drains the pipe every few milliseconds while output flows, backing off to
+/// [`POLL_QUIET`] when it is quiet.
 async fn read_lines(reader: Arc<PipeReader>) {
+    let mut pause = POLL_BUSY;
     loop {
-        if reader.receiver.readable().await.is_err() {
-            return;
-        }
-        // try_read clears the readiness when it sees WouldBlock, so this waits again.
-        if !reader.drain() {
-            return;
-        }
+        tokio::time::sleep(pause).await;
+        pause = match reader.drain() {
+            Drained::Closed => return,
+            Drained::Output => POLL_BUSY,
+            Drained::Nothing => (pause * 2).min(POLL_QUIET),
+        };
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::api::NextInvocation;
-use crate::environment::{Environment, InitFailure, ShutdownReason, epoch_ms};
+use crate::environment::{AnswerHook, Environment, InitFailure, ShutdownReason, epoch_ms};
 use crate::error::InvokeError;
 use crate::invocation::{FunctionResult, InvokeOutcome, InvokeRequest, Report};
 use crate::limits::{INIT_TIMEOUT, MAX_EVENT_BYTES};
@@ -21,6 +21,10 @@ pub struct PoolOptions {
     pub keep_alive: Duration,
     /// Run environments in their own mount namespace with Lambda's paths (Linux).
     pub isolate: bool,
+    /// How long an invocation waits for an environment that has answered and is finishing
+    /// its invoke phase (the runtime's next request, END and REPORT: usually well under a
+    /// millisecond) before starting a new one or being throttled.
+    pub finishing_wait: Duration,
 }
 
 impl Default for PoolOptions {
@@ -29,6 +33,9 @@ impl Default for PoolOptions {
             concurrency: 10,
             keep_alive: Duration::from_secs(300),
             isolate: false,
+            // A cold start costs hundreds of milliseconds: back-to-back requests must not
+            // spread over fresh environments, nor be throttled at a concurrency of 1.
+            finishing_wait: Duration::from_millis(100),
         }
     }
 }
@@ -41,6 +48,9 @@ struct Idle {
 struct PoolState {
     idle: Vec<Idle>,
     active: usize,
+    /// Active invocations whose answer already went out ([`FunctionPool::invoke_answered`]):
+    /// their environments are about to be idle again.
+    finishing: usize,
     closing: tokio::task::JoinSet<()>,
 }
 
@@ -48,6 +58,8 @@ struct PoolInner {
     spec: Arc<EnvSpec>,
     options: PoolOptions,
     state: Mutex<PoolState>,
+    /// Signalled each time an invocation gives its slot back.
+    released: tokio::sync::Notify,
 }
 
 impl PoolInner {
@@ -76,13 +88,34 @@ impl Drop for FunctionPool {
 }
 
 /// Gives the concurrency slot back however the invocation ends.
-struct Slot(Arc<PoolInner>);
+struct Slot {
+    inner: Arc<PoolInner>,
+    /// Set once the answer went out early: the slot is then counted as finishing.
+    answered: Arc<std::sync::atomic::AtomicBool>,
+}
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut state = self.0.lock();
-        state.active = state.active.saturating_sub(1);
+        {
+            let mut state = self.inner.lock();
+            state.active = state.active.saturating_sub(1);
+            if self.answered.load(std::sync::atomic::Ordering::Acquire) {
+                state.finishing = state.finishing.saturating_sub(1);
+            }
+        }
+        self.inner.released.notify_waiters();
     }
+}
+
+/// The function's answer, returned as soon as the runtime posted it.
+#[derive(Debug, Clone)]
+pub struct Answered {
+    /// The request id the runtime saw.
+    pub request_id: String,
+    /// The response or the error.
+    pub result: FunctionResult,
+    /// Whether the runtime streamed its response.
+    pub streamed: bool,
 }
 
 impl FunctionPool {
@@ -97,8 +130,10 @@ impl FunctionPool {
             state: Mutex::new(PoolState {
                 idle: Vec::new(),
                 active: 0,
+                finishing: 0,
                 closing: tokio::task::JoinSet::new(),
             }),
+            released: tokio::sync::Notify::new(),
         });
         FunctionPool {
             inner,
@@ -114,8 +149,67 @@ impl FunctionPool {
     }
 
     /// Runs one invocation: in a warm idle environment when there is one, else in a new one
-    /// (a cold start).
+    /// (a cold start). Returns when the invoke phase has ended, with its log lines and REPORT.
     pub async fn invoke(&self, request: InvokeRequest) -> Result<InvokeOutcome, InvokeError> {
+        let (slot, warm) = self.acquire(&request).await?;
+        let _slot = slot;
+        self.inner.run(warm, request, None).await
+    }
+
+    /// Runs one invocation as [`FunctionPool::invoke`] does, but returns as soon as the
+    /// function has answered, as Lambda answers a caller: the rest of the invoke phase (the
+    /// runtime's next request, extensions finishing, END and REPORT) goes on in the
+    /// background, and the environment serves the next invocation once it is over.
+    pub async fn invoke_answered(&self, request: InvokeRequest) -> Result<Answered, InvokeError> {
+        let (slot, warm) = self.acquire(&request).await?;
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let answered = slot.answered.clone();
+        let inner = self.inner.clone();
+        let request_id = request
+            .request_id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let hook_id = request_id.clone();
+        let hook: AnswerHook = Box::new(move |result: &FunctionResult, streamed: bool| {
+            inner.lock().finishing += 1;
+            answered.store(true, std::sync::atomic::Ordering::Release);
+            let _ = sender.send(Answered {
+                request_id: hook_id,
+                result: result.clone(),
+                streamed,
+            });
+        });
+        let inner = self.inner.clone();
+        let request = InvokeRequest {
+            request_id: Some(request_id),
+            ..request
+        };
+        let run = tokio::spawn(async move {
+            let _slot = slot;
+            inner.run(warm, request, Some(hook)).await
+        });
+        if let Ok(answered) = receiver.await {
+            return Ok(answered);
+        }
+        // The invocation ended without an answer from the runtime (a timeout, a crash, a
+        // failed init): its outcome says so.
+        match run.await {
+            Ok(outcome) => outcome.map(|outcome| Answered {
+                request_id: outcome.request_id,
+                result: outcome.result,
+                streamed: outcome.streamed,
+            }),
+            Err(error) => Err(InvokeError::Interrupted(error.to_string())),
+        }
+    }
+
+    /// A concurrency slot and the warm environment to use, if any: an idle one, else one
+    /// finishing an invocation whose answer already went out (waited for up to
+    /// [`PoolOptions::finishing_wait`]), else none (a cold start) within the concurrency limit.
+    async fn acquire(
+        &self,
+        request: &InvokeRequest,
+    ) -> Result<(Slot, Option<Environment>), InvokeError> {
         if request.payload.len() > MAX_EVENT_BYTES {
             return Err(InvokeError::RequestTooLarge {
                 size: request.payload.len(),
@@ -124,18 +218,31 @@ impl FunctionPool {
         }
         self.reaper
             .get_or_init(|| tokio::spawn(reap_idle(Arc::downgrade(&self.inner))));
-        let warm = {
-            let mut state = self.inner.lock();
-            if state.active >= self.inner.options.concurrency {
-                return Err(InvokeError::Throttled {
-                    limit: self.inner.options.concurrency,
-                });
+        let concurrency = self.inner.options.concurrency;
+        let wait_until = tokio::time::Instant::now() + self.inner.options.finishing_wait;
+        let mut waited = false;
+        loop {
+            // Registered before the state is read, so a release in between is not missed.
+            let released = self.inner.released.notified();
+            {
+                let mut state = self.inner.lock();
+                let finishing = state.finishing > 0 && !waited;
+                if state.active < concurrency {
+                    let warm = state.idle.pop().map(|idle| idle.environment);
+                    if warm.is_some() || !finishing {
+                        state.active += 1;
+                        let slot = Slot {
+                            inner: self.inner.clone(),
+                            answered: Arc::default(),
+                        };
+                        return Ok((slot, warm));
+                    }
+                } else if !finishing {
+                    return Err(InvokeError::Throttled { limit: concurrency });
+                }
             }
-            state.active += 1;
-            state.idle.pop().map(|idle| idle.environment)
-        };
-        let _slot = Slot(self.inner.clone());
-        self.run(warm, request).await
+            waited = tokio::time::timeout_at(wait_until, released).await.is_err();
+        }
     }
 
     /// Runs one invocation, then shuts every environment of the pool down and waits for
@@ -145,13 +252,16 @@ impl FunctionPool {
         self.shutdown().await;
         outcome
     }
+}
 
+impl PoolInner {
     async fn run(
         &self,
         warm: Option<Environment>,
         request: InvokeRequest,
+        on_answer: Option<AnswerHook>,
     ) -> Result<InvokeOutcome, InvokeError> {
-        let spec = &self.inner.spec;
+        let spec = &self.spec;
         let config = &spec.config;
         let request_id = request
             .request_id
@@ -169,7 +279,7 @@ impl FunctionPool {
                         environment
                     }
                     Err(failure) => {
-                        environment.logs.platform(&logs::init_report_line(
+                        environment.platform(&logs::init_report_line(
                             failure.duration,
                             "init",
                             failure.status,
@@ -185,17 +295,17 @@ impl FunctionPool {
                 }
             }
         };
+        // What the processes wrote between invocations belongs before this one.
+        environment.sync_logs();
         environment.logs.start_capture();
-        environment
-            .logs
-            .platform(&logs::start_line(&request_id, &config.version));
+        environment.platform(&logs::start_line(&request_id, &config.version));
         let started = Instant::now();
         let deadline = started + config.timeout;
         let mut end = None;
         if suppressed.is_some()
             && let Err(failure) = environment.init(config.timeout).await
         {
-            environment.logs.platform(&logs::init_report_line(
+            environment.platform(&logs::init_report_line(
                 failure.duration,
                 "invoke",
                 failure.status,
@@ -237,7 +347,7 @@ impl FunctionPool {
                     payload: request.payload.clone(),
                 };
                 let end = environment
-                    .invoke(invocation, request.stream_to.clone(), deadline)
+                    .invoke(invocation, request.stream_to.clone(), deadline, on_answer)
                     .await;
                 let error_type = match (&end.status, &end.result) {
                     (Some(_), FunctionResult::Error { error_type, .. }) => Some(error_type.clone()),
@@ -265,10 +375,8 @@ impl FunctionPool {
             // Lambda names the error type of platform errors, not of timeouts.
             error_type: status.filter(|s| *s == "error").and(error_type),
         };
-        environment.logs.platform(&logs::end_line(&request_id));
-        environment
-            .logs
-            .platform(&logs::report_line(&request_id, &report));
+        environment.platform(&logs::end_line(&request_id));
+        environment.platform(&logs::report_line(&request_id, &report));
         let logs = environment.logs.take_capture();
         self.release(environment, reusable, status);
         Ok(InvokeOutcome {
@@ -281,7 +389,7 @@ impl FunctionPool {
     }
 
     fn release(&self, environment: Environment, reusable: bool, status: Option<&str>) {
-        let mut state = self.inner.lock();
+        let mut state = self.lock();
         if reusable {
             state.idle.push(Idle {
                 environment,
@@ -296,10 +404,20 @@ impl FunctionPool {
             state.closing.spawn(environment.shutdown(reason));
         }
     }
+}
 
+impl FunctionPool {
     /// Shuts every idle environment down (SHUTDOWN with reason spindown) and waits for
     /// them and for the environments already closing.
     pub async fn shutdown(&self) {
+        // Invocations that answered early give their environments back first.
+        loop {
+            let released = self.inner.released.notified();
+            if self.inner.lock().finishing == 0 {
+                break;
+            }
+            released.await;
+        }
         let (idle, mut closing) = {
             let mut state = self.inner.lock();
             (

@@ -339,3 +339,93 @@ fn a_provided_function_built_with_the_rust_runtime_runs() {
         pool.shutdown().await;
     }));
 }
+
+/// A custom runtime that answers at once, then holds its invoke phase open until the file
+/// the event names exists.
+const GATED_RUNTIME: &str = r#"#!/usr/bin/env python3
+import http.client, json, os, time
+API = os.environ["AWS_LAMBDA_RUNTIME_API"]
+BASE = "/2018-06-01/runtime"
+
+def call(method, path, body=None):
+    conn = http.client.HTTPConnection(API, timeout=30)
+    conn.request(method, path, body)
+    response = conn.getresponse()
+    return response.getheaders(), response.read()
+
+while True:
+    headers, body = call("GET", BASE + "/invocation/next")
+    rid = dict((k.lower(), v) for k, v in headers)["lambda-runtime-aws-request-id"]
+    event = json.loads(body)
+    call("POST", BASE + "/invocation/" + rid + "/response",
+         json.dumps({"n": event["n"], "pid": os.getpid()}).encode())
+    gate = event.get("gate")
+    while gate and not os.path.exists(gate):
+        time.sleep(0.01)
+    print("finished", event["n"], flush=True)
+"#;
+
+#[test]
+fn an_answer_returns_before_the_invoke_phase_ends_and_the_environment_is_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let gate = dir.path().join("gate");
+    let (pool, logs) = pool(
+        dir.path(),
+        provided("gated"),
+        &[("bootstrap", GATED_RUNTIME.as_bytes(), EXECUTABLE)],
+        vec![],
+        PoolOptions {
+            concurrency: 1,
+            // Longer than any stall of a loaded machine: the second invocation must wait.
+            finishing_wait: std::time::Duration::from_secs(30),
+            ..PoolOptions::default()
+        },
+    );
+    let pool = std::sync::Arc::new(pool);
+    let gated = |n: u32| InvokeRequest {
+        payload: Bytes::from(serde_json::json!({"n": n, "gate": gate}).to_string()),
+        ..InvokeRequest::default()
+    };
+    tokio().block_on(bounded(async {
+        // The runtime cannot reach its next request before the gate opens: the answer
+        // arrives while the invoke phase is still open.
+        let first = pool.invoke_answered(gated(1)).await.unwrap();
+        let answer = json(first.result.payload());
+        assert_eq!(answer["n"], 1);
+        assert!(!logs.text().contains("REPORT"), "{}", logs.text());
+        assert_eq!(pool.environments(), (0, 1));
+        // With a concurrency of 1, a second invocation waits for that environment instead
+        // of being throttled, and runs in it once the phase ends.
+        let second = tokio::spawn({
+            let pool = pool.clone();
+            let request = gated(2);
+            async move { pool.invoke_answered(request).await }
+        });
+        // Give it time to reach the pool before the gate opens (were it later, it would find
+        // the environment idle and the test would not see the wait, but would not fail).
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!second.is_finished(), "the second invocation did not wait");
+        std::fs::write(&gate, b"open").unwrap();
+        let second = second.await.unwrap().unwrap();
+        let answer2 = json(second.result.payload());
+        assert_eq!(answer2["n"], 2);
+        assert_eq!(
+            answer2["pid"], answer["pid"],
+            "a new environment was started"
+        );
+        pool.shutdown().await;
+    }));
+    let text = logs.text();
+    let order: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| ["START", "END", "REPORT", "finished"].contains(w))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "START", "finished", "END", "REPORT", "START", "finished", "END", "REPORT"
+        ],
+        "{text}"
+    );
+}

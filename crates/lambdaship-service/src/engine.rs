@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use lambdaship_project::Architecture;
 use lambdaship_runtime::{
-    FunctionCode, FunctionConfig, FunctionPool, InvokeError, InvokeOutcome, InvokeRequest,
-    LocalRuntime, PoolOptions, RuntimeKind,
+    Answered, FunctionCode, FunctionConfig, FunctionPool, InvokeError, InvokeOutcome,
+    InvokeRequest, LocalRuntime, PoolOptions, RuntimeKind,
 };
 use tokio::sync::{Notify, OnceCell};
 
@@ -97,12 +97,37 @@ impl Engine {
         self.options.concurrency
     }
 
-    /// Runs `request` on `version`, in a warm environment of its pool when there is one.
+    /// Runs one invocation of `version`, to the end of its invoke phase (log lines and
+    /// REPORT included).
     pub async fn invoke(
         &self,
         version: &FunctionVersion,
         request: InvokeRequest,
     ) -> Result<InvokeOutcome, ApiError> {
+        let (_in_flight, pool) = self.pool(version).await?;
+        pool.invoke(request)
+            .await
+            .map_err(|error| invoke_error(version, error))
+    }
+
+    /// Runs one invocation of `version` and returns as soon as the function has answered
+    /// (see [`FunctionPool::invoke_answered`]).
+    pub async fn invoke_answered(
+        &self,
+        version: &FunctionVersion,
+        request: InvokeRequest,
+    ) -> Result<Answered, ApiError> {
+        let (_in_flight, pool) = self.pool(version).await?;
+        pool.invoke_answered(request)
+            .await
+            .map_err(|error| invoke_error(version, error))
+    }
+
+    /// The pool of `version`, prepared on first use, with the invocation counted in flight.
+    async fn pool(
+        &self,
+        version: &FunctionVersion,
+    ) -> Result<(InFlight, Arc<FunctionPool>), ApiError> {
         let key = PoolKey {
             name: version.name.clone(),
             version: version.version.clone(),
@@ -125,19 +150,13 @@ impl Engine {
             live.in_flight.fetch_add(1, Ordering::AcqRel);
             live
         };
-        let _in_flight = InFlight(live.clone());
+        let in_flight = InFlight(live.clone());
         let pool = live
             .pool
             .get_or_try_init(|| self.prepare(version))
             .await?
             .clone();
-        pool.invoke(request).await.map_err(|error| match error {
-            InvokeError::RequestTooLarge { limit, .. } => {
-                ApiError::too_large("RequestTooLargeException", limit, "InvokeFunction")
-            }
-            InvokeError::Throttled { limit } => ApiError::throttled(limit),
-            other => ApiError::service(format!("{}: {other}", version.name)),
-        })
+        Ok((in_flight, pool))
     }
 
     async fn prepare(&self, version: &FunctionVersion) -> Result<Arc<FunctionPool>, ApiError> {
@@ -262,5 +281,16 @@ impl Engine {
         self.pools
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The API's error for a failed invocation.
+fn invoke_error(version: &FunctionVersion, error: InvokeError) -> ApiError {
+    match error {
+        InvokeError::RequestTooLarge { limit, .. } => {
+            ApiError::too_large("RequestTooLargeException", limit, "InvokeFunction")
+        }
+        InvokeError::Throttled { limit } => ApiError::throttled(limit),
+        other => ApiError::service(format!("{}: {other}", version.name)),
     }
 }

@@ -58,6 +58,7 @@ async fn serve(args: ServerArgs) -> Result<(), String> {
             concurrency: args.concurrency.max(1),
             keep_alive: args.keep_alive,
             isolate: args.isolate,
+            ..PoolOptions::default()
         },
         partition: Partition {
             region: args.region.clone().unwrap_or_else(default_region),

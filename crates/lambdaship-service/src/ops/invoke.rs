@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use bytes::Bytes;
-use lambdaship_runtime::{FunctionResult, InvokeOutcome, InvokeRequest};
+use lambdaship_runtime::{Answered, FunctionResult, InvokeOutcome, InvokeRequest};
 
 use super::functions::merge_qualifier;
 use crate::Service;
@@ -98,9 +98,24 @@ impl Service {
                     request_id: Some(request_id),
                     ..InvokeRequest::default()
                 };
-                let outcome = self.run(&version, request).await?;
+                let tail = call
+                    .header("x-amz-log-type")
+                    .is_some_and(|t| t.eq_ignore_ascii_case("Tail"));
+                // The log tail ends with the REPORT line: only then does the caller wait for
+                // the end of the invoke phase.
+                let (answered, logs) = if tail {
+                    let outcome = self.run(&version, request).await?;
+                    let answered = Answered {
+                        request_id: outcome.request_id,
+                        result: outcome.result,
+                        streamed: outcome.streamed,
+                    };
+                    (answered, Some(outcome.logs))
+                } else {
+                    (self.run_answered(&version, request).await?, None)
+                };
                 let mut headers = vec![("x-amz-executed-version", version.version.clone())];
-                let content_type = match &outcome.result {
+                let content_type = match &answered.result {
                     FunctionResult::Success { content_type, .. } => content_type.clone(),
                     FunctionResult::Error { .. } => {
                         headers.push(("x-amz-function-error", "Unhandled".to_string()));
@@ -111,11 +126,8 @@ impl Service {
                     "content-type",
                     content_type.unwrap_or_else(|| "application/json".to_string()),
                 ));
-                if call
-                    .header("x-amz-log-type")
-                    .is_some_and(|t| t.eq_ignore_ascii_case("Tail"))
-                {
-                    let tail = &outcome.logs[outcome.logs.len().saturating_sub(LOG_TAIL_BYTES)..];
+                if let Some(logs) = logs {
+                    let tail = &logs[logs.len().saturating_sub(LOG_TAIL_BYTES)..];
                     headers.push((
                         "x-amz-log-result",
                         base64::engine::general_purpose::STANDARD.encode(tail),
@@ -124,8 +136,8 @@ impl Service {
                 Ok(Reply {
                     status: 200,
                     headers,
-                    body: outcome.result.payload().clone(),
-                    request_id: Some(outcome.request_id),
+                    body: answered.result.payload().clone(),
+                    request_id: Some(answered.request_id),
                 })
             }
         }
@@ -133,18 +145,19 @@ impl Service {
 
     /// Invokes `name` (at `qualifier`) synchronously, as a front (Function URL, the
     /// gateway of `lambdaship dev`) does: `request.payload` must be the event, at most 6 MB.
+    /// Returns as soon as the function has answered.
     pub async fn invoke_function(
         &self,
         name: &str,
         qualifier: Option<&str>,
         request: InvokeRequest,
-    ) -> Result<InvokeOutcome, ApiError> {
+    ) -> Result<Answered, ApiError> {
         let doc = self
             .store
             .function(name)
             .ok_or_else(|| self.function_not_found(name, qualifier))?;
         let version = self.resolve(&doc, qualifier)?.clone();
-        self.run(&version, request).await
+        self.run_answered(&version, request).await
     }
 
     async fn run(
@@ -155,6 +168,16 @@ impl Service {
         let outcome = self.engine.invoke(version, request).await;
         self.retire_if_stale(version);
         outcome
+    }
+
+    async fn run_answered(
+        &self,
+        version: &crate::model::FunctionVersion,
+        request: InvokeRequest,
+    ) -> Result<Answered, ApiError> {
+        let answered = self.engine.invoke_answered(version, request).await;
+        self.retire_if_stale(version);
+        answered
     }
 
     /// An invocation that resolved its version just before an update may have started a pool
