@@ -4,12 +4,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use lambdaship_project::{FunctionSpec, Layout};
+use lambdaship_project::{ADAPTER_LAYER_PATH, FunctionSpec, Layout, WEB_HANDLER};
 
 use crate::ArtifactKind;
-use crate::archive::ArchiveEntry;
+use crate::archive::{ArchiveEntry, CompressedFile};
 use crate::error::BuildError;
 use crate::platform::layer_site_packages;
+use crate::web;
 
 /// Lambda's limit on a function's unzipped code and layers.
 pub const UNZIPPED_LIMIT_BYTES: u64 = 262_144_000;
@@ -37,9 +38,14 @@ pub(crate) struct PlannedArchive {
 }
 
 /// The archives of `function` from its parts, after `exclude`, checked.
+///
+/// A web function (`web`) also gets its handler script in the task root, and `adapter` with
+/// the exec wrapper at the root of a layer: its dependency layer, or a layer of their own
+/// for the zip layout (only a layer reaches `/opt/extensions`).
 pub(crate) fn assemble(
     function: &FunctionSpec,
     parts: FunctionParts,
+    adapter: Option<&[u8]>,
     config: &str,
 ) -> Result<Vec<PlannedArchive>, BuildError> {
     let excluded = exclude_set(&function.exclude);
@@ -59,8 +65,24 @@ pub(crate) fn assemble(
         task_root.insert(entry.path.clone(), entry);
     }
 
-    check_handler(function, &task_root, &layer, config)?;
-    let own_layers = usize::from(function.layout == Layout::Layers);
+    let mut layer_root: Vec<ArchiveEntry> = Vec::new();
+    match (&function.web, adapter) {
+        (Some(web), Some(adapter)) => {
+            let scripts = web::console_scripts(&third_party_view(&task_root, &layer));
+            let handler = web::handler_script(function, web, &scripts, config)?;
+            task_root.insert(
+                WEB_HANDLER.to_string(),
+                file(WEB_HANDLER, handler.as_bytes())?,
+            );
+            layer_root.push(file(
+                web::EXEC_WRAPPER_FILE,
+                web::exec_wrapper(function).as_bytes(),
+            )?);
+            layer_root.push(file(ADAPTER_LAYER_PATH, adapter)?);
+        }
+        _ => check_handler(function, &task_root, &layer, config)?,
+    }
+    let own_layers = usize::from(function.layout == Layout::Layers || !layer_root.is_empty());
     if own_layers + function.layers.len() > LAYER_LIMIT {
         return Err(BuildError::TooManyLayers {
             function: function.name.clone(),
@@ -71,11 +93,20 @@ pub(crate) fn assemble(
 
     let mut archives = Vec::new();
     match function.layout {
-        Layout::Zip => archives.push(PlannedArchive {
-            kind: ArtifactKind::Zip,
-            file_name: format!("{}.zip", function.name),
-            entries: task_root.into_values().collect(),
-        }),
+        Layout::Zip => {
+            archives.push(PlannedArchive {
+                kind: ArtifactKind::Zip,
+                file_name: format!("{}.zip", function.name),
+                entries: task_root.into_values().collect(),
+            });
+            if !layer_root.is_empty() {
+                archives.push(PlannedArchive {
+                    kind: ArtifactKind::Layer,
+                    file_name: format!("{}-adapter-layer.zip", function.name),
+                    entries: layer_root,
+                });
+            }
+        }
         Layout::Layers => {
             let prefix = layer_site_packages(function.runtime);
             archives.push(PlannedArchive {
@@ -87,6 +118,7 @@ pub(crate) fn assemble(
                         entry.path = format!("{prefix}{}", entry.path);
                         entry
                     })
+                    .chain(layer_root)
                     .collect(),
             });
             archives.push(PlannedArchive {
@@ -97,6 +129,29 @@ pub(crate) fn assemble(
         }
     }
     Ok(archives)
+}
+
+/// Every dependency entry, wherever the layout put them (for the console scripts).
+fn third_party_view(
+    task_root: &BTreeMap<String, ArchiveEntry>,
+    layer: &BTreeMap<String, ArchiveEntry>,
+) -> Vec<ArchiveEntry> {
+    task_root
+        .values()
+        .chain(layer.values())
+        .filter(|e| e.path.contains(".dist-info/"))
+        .cloned()
+        .collect()
+}
+
+/// An executable file made by the build.
+fn file(path: &str, content: &[u8]) -> Result<ArchiveEntry, BuildError> {
+    Ok(ArchiveEntry {
+        path: path.to_string(),
+        executable: true,
+        file: CompressedFile::compress(content)
+            .map_err(|source| BuildError::io("cannot compress", path, source))?,
+    })
 }
 
 fn exclude_set(patterns: &[String]) -> GlobSet {

@@ -103,6 +103,50 @@ pub enum BuildError {
         /// The configuration file.
         config: String,
     },
+    /// A web function's command cannot run on Lambda.
+    #[error(
+        "function `{function}`: the web command `{command}` cannot run: {message}\n  fix: `web` in [tool.lambdaship] of {config}"
+    )]
+    WebCommand {
+        /// The function name.
+        function: String,
+        /// The command as written.
+        command: String,
+        /// What is wrong.
+        message: String,
+        /// The configuration file.
+        config: String,
+    },
+    /// No adapter binary for a web function's architecture was found.
+    #[error(
+        "function `{function}` is a web app (`web` in [tool.lambdaship]) and its package needs lambdaship's adapter built for {architecture} Linux; none was found (looked at {looked})\n  fix: run `scripts/build-adapter {architecture}` in lambdaship's source tree (it builds the adapter with cargo-zigbuild for glibc 2.26, what Amazon Linux 2 has) or set {variable} to the adapter's path"
+    )]
+    AdapterMissing {
+        /// The function name.
+        function: String,
+        /// The function's architecture.
+        architecture: String,
+        /// The places looked at.
+        looked: String,
+        /// The variable that names the adapter.
+        variable: String,
+    },
+    /// The adapter binary found cannot run on Lambda.
+    #[error(
+        "function `{function}`: the adapter at {path} cannot go into a Lambda package: {reason}\n  fix: run `scripts/build-adapter {architecture}` in lambdaship's source tree, or set {variable} to a suitable adapter"
+    )]
+    AdapterUnusable {
+        /// The function name.
+        function: String,
+        /// The adapter's path.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+        /// The function's architecture.
+        architecture: String,
+        /// The variable that names the adapter.
+        variable: String,
+    },
     /// An `include` path does not exist.
     #[error(
         "function `{function}`: include path `{path}` does not exist in {dir}: fix `include` in [tool.lambdaship]"

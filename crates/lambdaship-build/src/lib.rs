@@ -5,6 +5,7 @@
 //! The flow: requirements (uv export or uv pip compile) -> packs of installed packages
 //! (third-party, local) -> app files -> archives per function -> checks -> atomic write.
 
+mod adapter;
 mod archive;
 mod assemble;
 mod bytecode;
@@ -18,6 +19,7 @@ mod platform;
 mod requirements;
 mod tree;
 mod uv;
+mod web;
 mod wheel_errors;
 
 use std::collections::BTreeMap;
@@ -174,7 +176,11 @@ pub fn build(
             compiler.as_ref(),
             &context,
         )?;
-        for archive in assemble(function, parts, &config)? {
+        let adapter = match function.web {
+            Some(_) => Some(adapter::load_adapter(function)?),
+            None => None,
+        };
+        for archive in assemble(function, parts, adapter.as_deref(), &config)? {
             planned.push((function.name.clone(), archive));
         }
     }

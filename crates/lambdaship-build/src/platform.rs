@@ -11,6 +11,14 @@ pub struct Target {
     pub architecture: Architecture,
 }
 
+/// The ELF `e_machine` of `architecture`: EM_X86_64 (62) or EM_AARCH64 (183).
+pub fn architecture_elf_machine(architecture: Architecture) -> u16 {
+    match architecture {
+        Architecture::X86_64 => 62,
+        Architecture::Arm64 => 183,
+    }
+}
+
 /// Where Lambda mounts the function's own archive.
 pub const TASK_ROOT: &str = "/var/task";
 /// Where Lambda extracts layers.
@@ -40,10 +48,7 @@ impl Target {
 
     /// The ELF `e_machine` a native library must have: EM_X86_64 (62) or EM_AARCH64 (183).
     pub fn elf_machine(self) -> u16 {
-        match self.architecture {
-            Architecture::X86_64 => 62,
-            Architecture::Arm64 => 183,
-        }
+        architecture_elf_machine(self.architecture)
     }
 
     /// A short description, e.g. `python3.11 on x86_64 (manylinux_2_17_x86_64)`.

@@ -112,7 +112,7 @@ impl Deployment {
 fn settings(spec: &FunctionSpec, layer_arn: &str) -> Value {
     json!({
         "Runtime": spec.runtime.to_string(),
-        "Handler": spec.handler.to_string(),
+        "Handler": spec.lambda_handler(),
         "Role": DEV_ROLE,
         "MemorySize": spec.memory_mb,
         "Timeout": spec.timeout_s,

@@ -11,6 +11,7 @@ use crate::function::{FunctionSpec, Handler, Memory, Timeout, check_function_nam
 use crate::http::HttpConfig;
 use crate::pyproject::normalize_package_name;
 use crate::target::{Architecture, Layout, Runtime};
+use crate::web::WebApp;
 
 /// Lambda's default handler name, used when a project names none.
 pub const DEFAULT_HANDLER: &str = "lambda_function.lambda_handler";
@@ -40,6 +41,8 @@ pub(crate) struct RawConfig {
     groups: Option<Vec<String>>,
     extras: Option<Vec<String>>,
     http: Option<HttpConfig>,
+    web: Option<String>,
+    web_port: Option<i64>,
     #[serde(default)]
     functions: BTreeMap<String, RawConfig>,
 }
@@ -49,7 +52,11 @@ impl RawConfig {
     fn over(&self, defaults: &RawConfig) -> RawConfig {
         RawConfig {
             name: self.name.clone(),
-            handler: self.handler.clone().or_else(|| defaults.handler.clone()),
+            // A function table that is a web app does not inherit a top-level handler.
+            handler: match self.web {
+                Some(_) => self.handler.clone(),
+                None => self.handler.clone().or_else(|| defaults.handler.clone()),
+            },
             runtime: self.runtime.or(defaults.runtime),
             architecture: self.architecture.or(defaults.architecture),
             memory: self.memory.or(defaults.memory),
@@ -69,6 +76,12 @@ impl RawConfig {
             groups: self.groups.clone().or_else(|| defaults.groups.clone()),
             extras: self.extras.clone().or_else(|| defaults.extras.clone()),
             http: self.http.clone().or_else(|| defaults.http.clone()),
+            // A function table with its own handler is not a web app the top level defines.
+            web: match self.handler {
+                Some(_) => self.web.clone(),
+                None => self.web.clone().or_else(|| defaults.web.clone()),
+            },
+            web_port: self.web_port.or(defaults.web_port),
             functions: BTreeMap::new(),
         }
     }
@@ -178,6 +191,34 @@ impl ConfigResolver<'_> {
             .collect()
     }
 
+    /// What a web command names of the project, when the project is not installed as a
+    /// wheel: the top-level module of each `module:attribute` argument (`app:app`,
+    /// `app.main:app`) and the first part of each argument that is a project path
+    /// (`app/main.py`), when it exists.
+    fn default_web_include(&self, web: &WebApp) -> Vec<String> {
+        if self.has_build_system {
+            return Vec::new();
+        }
+        let mut include: Vec<String> = Vec::new();
+        for word in web.words.iter().skip(1) {
+            let named = match word.split_once(':') {
+                Some((module, _)) if !module.contains('/') => module.split('.').next(),
+                _ => word.split('/').next(),
+            };
+            let Some(top) = named.filter(|t| !t.is_empty() && !t.starts_with('-')) else {
+                continue;
+            };
+            for candidate in [top.to_string(), format!("{top}.py")] {
+                let path = self.project_dir.join(&candidate);
+                if path.exists() && !include.contains(&candidate) && !candidate.starts_with('.') {
+                    include.push(candidate);
+                    break;
+                }
+            }
+        }
+        include
+    }
+
     fn resolve(
         &self,
         raw: &RawConfig,
@@ -197,7 +238,26 @@ impl ConfigResolver<'_> {
                 .parse()
                 .map_err(|e: String| ProjectError::invalid(self.path, section, e))?,
         };
-        let environment = raw.environment.clone().unwrap_or_default();
+        let web = self.web_app(raw, section)?;
+        let mut environment = raw.environment.clone().unwrap_or_default();
+        if let Some(web) = &web {
+            for (key, value) in web.environment() {
+                match environment.get(key) {
+                    Some(set) if *set != value => {
+                        return Err(ProjectError::invalid(
+                            self.path,
+                            format!("{section} environment.{key}"),
+                            format!(
+                                "a web function needs {key}={value} (from `web`/`web_port`), not `{set}`: remove it, or change `web_port`"
+                            ),
+                        ));
+                    }
+                    _ => {
+                        environment.insert(key.to_string(), value);
+                    }
+                }
+            }
+        }
         let environment_bytes: usize = environment.iter().map(|(k, v)| k.len() + v.len()).sum();
         if environment_bytes > ENVIRONMENT_LIMIT_BYTES {
             return Err(ProjectError::invalid(
@@ -210,7 +270,10 @@ impl ConfigResolver<'_> {
         }
         let include = match &raw.include {
             Some(include) => include.clone(),
-            None => self.default_include(&handler),
+            None => match &web {
+                Some(web) => self.default_web_include(web),
+                None => self.default_include(&handler),
+            },
         };
         for path in &include {
             if Path::new(path).is_absolute() || path.split('/').any(|part| part == "..") {
@@ -239,6 +302,7 @@ impl ConfigResolver<'_> {
             name,
             handler,
             http,
+            web,
             runtime: self
                 .overrides
                 .runtime
@@ -263,5 +327,29 @@ impl ConfigResolver<'_> {
                 .collect(),
             layers: raw.layers.clone().unwrap_or_default(),
         })
+    }
+
+    /// The web app `web` and `web_port` describe, checked against `handler`.
+    fn web_app(&self, raw: &RawConfig, section: &str) -> Result<Option<WebApp>, ProjectError> {
+        let Some(command) = &raw.web else {
+            if raw.web_port.is_some() {
+                return Err(ProjectError::invalid(
+                    self.path,
+                    format!("{section} web_port"),
+                    "`web_port` goes with `web`, the command that starts the web app",
+                ));
+            }
+            return Ok(None);
+        };
+        if raw.handler.is_some() {
+            return Err(ProjectError::invalid(
+                self.path,
+                format!("{section} web"),
+                "set either `handler` (a Lambda handler) or `web` (a web app behind the adapter), not both",
+            ));
+        }
+        WebApp::new(command, raw.web_port)
+            .map(Some)
+            .map_err(|message| ProjectError::invalid(self.path, format!("{section} web"), message))
     }
 }

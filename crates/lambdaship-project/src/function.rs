@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::http::HttpConfig;
 use crate::target::{Architecture, Layout, Runtime};
+use crate::web::{WEB_HANDLER, WebApp};
 
 /// One Lambda function of a project, with every setting resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +39,19 @@ pub struct FunctionSpec {
     pub layers: Vec<String>,
     /// How `lambdaship dev` serves it over HTTP.
     pub http: HttpConfig,
+    /// Set for a web app run behind the adapter (`web = "..."`) instead of `handler`.
+    pub web: Option<WebApp>,
+}
+
+impl FunctionSpec {
+    /// The function's `Handler` setting on Lambda: the handler, or for a web app the script
+    /// the exec wrapper runs.
+    pub fn lambda_handler(&self) -> String {
+        match &self.web {
+            Some(_) => WEB_HANDLER.to_string(),
+            None => self.handler.to_string(),
+        }
+    }
 }
 
 /// A Lambda handler: the module to import and the function in it.

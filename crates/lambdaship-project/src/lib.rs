@@ -12,6 +12,7 @@ mod http;
 mod lock;
 mod pyproject;
 mod target;
+mod web;
 mod workspace;
 
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ pub use http::{Api, CorsConfig, HttpConfig, MediaType, PayloadFormat, Stage};
 pub use lock::{LockFile, LockedPackage};
 pub use pyproject::normalize_package_name;
 pub use target::{Architecture, Layout, Runtime, RuntimeOs};
+pub use web::{ADAPTER_LAYER_PATH, DEFAULT_WEB_PORT, EXEC_WRAPPER_PATH, WEB_HANDLER, WebApp};
 pub use workspace::Workspace;
 
 use config::ConfigResolver;

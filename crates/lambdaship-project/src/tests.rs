@@ -170,3 +170,67 @@ fn a_bare_requirements_file_is_a_project() {
     assert_eq!(project.functions[0].handler.to_string(), DEFAULT_HANDLER);
     assert_eq!(project.functions[0].include, ["lambda_function.py"]);
 }
+
+#[test]
+fn a_web_function_runs_its_command_behind_the_adapter() {
+    let dir = uv_project("[tool.lambdaship]\nweb = \"gunicorn -b 127.0.0.1:8080 -w 1 app:app\"\n");
+    write(dir.path(), "app.py", "app = None\n");
+    let project = Project::load(dir.path(), &Overrides::default()).expect("loads");
+    let function = &project.functions[0];
+    let web = function.web.as_ref().expect("a web function");
+    assert_eq!(web.words[0], "gunicorn");
+    assert_eq!(web.port, 8080);
+    assert_eq!(function.lambda_handler(), WEB_HANDLER);
+    // `app:app` names the app module: its package wins over app.py, as Python imports it.
+    assert_eq!(function.include, ["app"]);
+    assert_eq!(
+        function
+            .environment
+            .get("AWS_LAMBDA_EXEC_WRAPPER")
+            .map(String::as_str),
+        Some(EXEC_WRAPPER_PATH)
+    );
+    assert_eq!(
+        function.environment.get("AWS_LWA_PORT").map(String::as_str),
+        Some("8080")
+    );
+}
+
+#[test]
+fn web_settings_are_checked() {
+    let both = uv_project(
+        "[tool.lambdaship]\nhandler = \"app.main.handler\"\nweb = \"gunicorn app:app\"\n",
+    );
+    assert!(load_err(both.path()).contains("either `handler`"));
+    let port_alone = uv_project("[tool.lambdaship]\nweb_port = 9000\n");
+    assert!(load_err(port_alone.path()).contains("`web_port` goes with `web`"));
+    let bad_port = uv_project("[tool.lambdaship]\nweb = \"gunicorn app:app\"\nweb_port = 70000\n");
+    assert!(load_err(bad_port.path()).contains("1-65535"));
+    let clash = uv_project(
+        "[tool.lambdaship]\nweb = \"uvicorn app:app --port 9000\"\nweb_port = 9000\n\
+         [tool.lambdaship.environment]\nAWS_LWA_PORT = \"8080\"\n",
+    );
+    let message = load_err(clash.path());
+    assert!(message.contains("AWS_LWA_PORT=9000"), "{message}");
+    // A function table with its own handler does not inherit the top-level web app.
+    let mixed = uv_project(
+        "[tool.lambdaship]\nweb = \"uvicorn app.main:app\"\n\
+         [tool.lambdaship.functions.api]\n\
+         [tool.lambdaship.functions.worker]\nhandler = \"app.main.handler\"\n",
+    );
+    let project = Project::load(mixed.path(), &Overrides::default()).expect("loads");
+    let api = project
+        .functions
+        .iter()
+        .find(|f| f.name == "api")
+        .expect("api");
+    let worker = project
+        .functions
+        .iter()
+        .find(|f| f.name == "worker")
+        .expect("worker");
+    assert!(api.web.is_some());
+    assert_eq!(api.include, ["app"]);
+    assert!(worker.web.is_none());
+    assert_eq!(worker.lambda_handler(), "app.main.handler");
+}

@@ -87,7 +87,7 @@ impl FunctionConfig {
         FunctionConfig {
             name: spec.name.clone(),
             version: "$LATEST".to_string(),
-            handler: spec.handler.to_string(),
+            handler: spec.lambda_handler(),
             runtime: RuntimeKind::Python(spec.runtime),
             architecture: spec.architecture,
             memory_mb: spec.memory_mb,

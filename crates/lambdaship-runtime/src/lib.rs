@@ -65,9 +65,10 @@ impl FunctionCode {
             of(ArtifactKind::App),
             of(ArtifactKind::Layer),
         ) {
-            (Some(archive), _, _) => Some(FunctionCode {
+            // A zip can come with a layer of its own: a web function's adapter.
+            (Some(archive), _, layer) => Some(FunctionCode {
                 archive,
-                layers: Vec::new(),
+                layers: layer.into_iter().collect(),
             }),
             (None, Some(archive), layer) => Some(FunctionCode {
                 archive,
