@@ -41,11 +41,7 @@ pub(crate) fn strip_response_headers(headers: &mut Vec<(String, String)>) {
 /// passing them on would let a result split the response.
 pub(crate) fn check_response_headers(headers: &[(String, String)]) -> Result<(), String> {
     for (name, value) in headers {
-        let token = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-        if !token {
+        if !is_token(name) {
             return Err(format!(
                 "header name {name:?} is not a valid HTTP header name"
             ));
@@ -57,6 +53,14 @@ pub(crate) fn check_response_headers(headers: &[(String, String)]) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// Whether `text` is an RFC 9110 §5.6.2 token, as header names and methods must be.
+pub(crate) fn is_token(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 /// `name` with each dash-separated word capitalised: `x-forwarded-for` → `X-Forwarded-For`.

@@ -15,18 +15,19 @@
 //!   [`Front::throttled`], [`Front::too_large`]), CORS handled by the front ([`cors::Cors`])
 //!   and the head of a streamed Function URL response ([`split_stream_prelude`]).
 //!
-//! The local dev server and the local Function URL endpoint use it. The reverse direction
-//! (event → request, response → result) for the in-Lambda web adapter will live next to
-//! these modules and share their rules; the types are plain structs so both sides can use
-//! them.
+//! The local dev server and the local Function URL endpoint use it. The reverse direction,
+//! for a web adapter running inside Lambda in front of a local web app, is [`adapter`]: an
+//! event becomes the request to send the app ([`adapter::request`]), with the same rules
+//! read backwards.
 //!
 //! Layout: `front` (the entry points and each front's answers, with `answers`), `event`
 //! (one module per event shape: `v1` for REST and HTTP API 1.0, `v2` for HTTP API 2.0 and
 //! Function URLs, `alb`), `result` (the same split for results, with `fields` reading each
-//! result field), and the shared rules in `headers`, `query`, `path`, `body`, `time`, `ids`
-//! and `limits`. Every rule cites where it comes from: the AWS guides, or live captures
-//! where the guides are silent.
+//! result field), `adapter` (the reverse direction), and the shared rules in `headers`,
+//! `query`, `path`, `body`, `time`, `ids` and `limits`. Every rule cites where it
+//! comes from: the AWS guides, or live captures where the guides are silent.
 
+pub mod adapter;
 mod answers;
 mod body;
 pub mod cors;

@@ -1,4 +1,4 @@
-//! Request paths: checking and decoding percent-escapes, and the stage prefix of
+//! Request paths: checking, decoding and writing percent-escapes, and the stage prefix of
 //! API Gateway URLs.
 
 /// The bytes `text` stands for: each `%XX` is one byte (and `+` a space when
@@ -49,6 +49,66 @@ pub(crate) fn decode_path(path: &str) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|_| "decodes to bytes that are not UTF-8".to_owned())
 }
 
+/// Where in a request-target a text goes, which decides the bytes it may hold as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// The path: `pchar` and `/` (RFC 3986 §3.3).
+    Path,
+    /// A whole query: `pchar`, `/` and `?` (RFC 3986 §3.4).
+    Query,
+    /// A query key between `&` and `=`: as `Query`, without `&` and `=`, which would split it.
+    QueryKey,
+    /// A query value after `=`: as `Query`, without `&`, which would end it.
+    QueryValue,
+}
+
+/// `text`, which is already percent-encoded, made fit for `part` of a request-target:
+/// every `%XX` escape and every byte RFC 3986 allows there stay as they are; any other
+/// byte (a space, a control byte, each byte of a non-ASCII character, a `%` that starts no
+/// escape) becomes `%XX`. An event can carry a path or query no client could send (HTTP
+/// API decodes paths, a hand-written event holds anything); the app must still get a
+/// request line it can parse, with the meaning the event's text had.
+pub(crate) fn encode_target(text: &str, part: Part) -> String {
+    let bytes = text.as_bytes();
+    let mut out = String::with_capacity(bytes.len());
+    for (i, &byte) in bytes.iter().enumerate() {
+        let escape = byte == b'%'
+            && bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit));
+        if escape || keeps(byte, part) {
+            out.push(char::from(byte));
+        } else {
+            push_escape(&mut out, byte);
+        }
+    }
+    out
+}
+
+/// Appends `%XX` for `byte`, in uppercase hex as RFC 3986 §2.1 recommends.
+pub(crate) fn push_escape(out: &mut String, byte: u8) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    out.push('%');
+    out.push(char::from(HEX[usize::from(byte >> 4)]));
+    out.push(char::from(HEX[usize::from(byte & 0x0f)]));
+}
+
+/// Whether `byte` may stand as itself in `part` (RFC 3986: unreserved, sub-delims, `:`,
+/// `@`, `/`, and `?` in a query).
+fn keeps(byte: u8, part: Part) -> bool {
+    match byte {
+        b'&' => matches!(part, Part::Path | Part::Query),
+        b'=' => part != Part::QueryKey,
+        b'?' => part != Part::Path,
+        _ => {
+            byte.is_ascii_alphanumeric()
+                || b"-._~".contains(&byte)
+                || b"!$'()*+,;".contains(&byte)
+                || b":@/".contains(&byte)
+        }
+    }
+}
+
 /// `path` after the `/{stage}` prefix: `/prod` and `/prod/` → `/`, `/prod/a` → `/a`;
 /// `None` when `path` is not under the stage (`/production`, `/other`).
 pub(crate) fn strip_stage(path: &str, stage: &str) -> Option<String> {
@@ -82,6 +142,25 @@ mod tests {
         assert!(decode_path("/%C3").is_err());
         assert!(check_escapes("/%C3").is_ok());
         assert!(check_escapes("/%é").is_err());
+    }
+
+    #[test]
+    fn encodes_what_a_target_cannot_hold() {
+        assert_eq!(
+            encode_target("/caf%C3%A9/a b/\u{e9}/%zz/%4/x?y#z", Part::Path),
+            "/caf%C3%A9/a%20b/%C3%A9/%25zz/%254/x%3Fy%23z"
+        );
+        assert_eq!(encode_target("/a\r\n\0\x7f", Part::Path), "/a%0D%0A%00%7F");
+        assert_eq!(
+            encode_target("a=1&b=x y?/:@!$'()*+,;~", Part::Query),
+            "a=1&b=x%20y?/:@!$'()*+,;~"
+        );
+        assert_eq!(encode_target("a&b=c", Part::QueryKey), "a%26b%3Dc");
+        assert_eq!(encode_target("a&b=c", Part::QueryValue), "a%26b=c");
+        assert_eq!(
+            encode_target("[x]{|}^`\"<>\\", Part::Path),
+            "%5Bx%5D%7B%7C%7D%5E%60%22%3C%3E%5C"
+        );
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! Query strings: decoded the way API Gateway and Function URLs decode them, or split raw the
-//! way an ALB passes them.
+//! way an ALB passes them, and encoded again for an app.
 
 use serde_json::{Map, Value};
 
-use crate::path::decode_escapes;
+use crate::path::{decode_escapes, push_escape};
 
 /// The query's key/value pairs in order, each key and value decoded: `+` is a space and
 /// `%XX` a byte, and the bytes must be UTF-8. A piece without `=` has the value `""`; empty
@@ -40,6 +40,33 @@ pub(crate) fn raw_pairs(raw: &str) -> Vec<(String, String)> {
             (key.to_owned(), value.to_owned())
         })
         .collect()
+}
+
+/// Decoded pairs written back as a query, each key and value form-encoded
+/// (`application/x-www-form-urlencoded`: a space is `+`, every byte but ASCII letters,
+/// digits and `-._~` is `%XX`), so that `decoded_pairs` reads the same pairs back.
+pub(crate) fn form_encoded(pairs: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (key, value) in pairs {
+        if !out.is_empty() {
+            out.push('&');
+        }
+        form_encode_into(&mut out, key);
+        out.push('=');
+        form_encode_into(&mut out, value);
+    }
+    out
+}
+
+fn form_encode_into(out: &mut String, text: &str) {
+    for byte in text.bytes() {
+        match byte {
+            b' ' => out.push('+'),
+            b'-' | b'.' | b'_' | b'~' => out.push(char::from(byte)),
+            _ if byte.is_ascii_alphanumeric() => out.push(char::from(byte)),
+            _ => push_escape(out, byte),
+        }
+    }
 }
 
 fn decode_component(text: &str) -> Result<String, String> {
@@ -144,6 +171,15 @@ mod tests {
             raw_pairs("q=a%20b&p=a+b&flag&&x=%zz"),
             pairs(&[("q", "a%20b"), ("p", "a+b"), ("flag", ""), ("x", "%zz")])
         );
+    }
+
+    #[test]
+    fn form_encoding_reads_back() {
+        let list = pairs(&[("a b", "x+y&z=1"), ("café", ""), ("k", "~-._*%")]);
+        let encoded = form_encoded(&list);
+        assert_eq!(encoded, "a+b=x%2By%26z%3D1&caf%C3%A9=&k=~-._%2A%25");
+        assert_eq!(decoded_pairs(&encoded, &['&']), Ok(list));
+        assert_eq!(form_encoded(&[]), "");
     }
 
     #[test]
