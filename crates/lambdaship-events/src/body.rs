@@ -86,6 +86,30 @@ pub(crate) fn alb_text(media: Option<&str>) -> bool {
         )
 }
 
+/// Whether an app's response body of this media type goes into a result as text (the
+/// in-Lambda adapter; the fronts only ever see the result): no type, `text/*`,
+/// `application/json|javascript|xml|yaml|x-www-form-urlencoded` and `+json`/`+xml`/`+yaml`
+/// types. This is the list of `lambda_http`, which the Lambda Web Adapter uses, plus form
+/// data, which is text by definition (reference http-events.md §7). Anything else is
+/// base64, as is any body with a `Content-Encoding` (the caller checks that).
+pub(crate) fn response_text(media: Option<&str>) -> bool {
+    let Some(media) = media else {
+        return true;
+    };
+    media.starts_with("text/")
+        || matches!(
+            media,
+            "application/json"
+                | "application/javascript"
+                | "application/xml"
+                | "application/yaml"
+                | "application/x-www-form-urlencoded"
+        )
+        || media.ends_with("+json")
+        || media.ends_with("+xml")
+        || media.ends_with("+yaml")
+}
+
 /// Whether `media` matches one of REST's `binaryMediaTypes`, where `*` stands for a whole
 /// type or subtype (`image/*`, `*/*`). `media` itself is taken literally: an `Accept` of
 /// `*/*` matches only a `*/*` entry. No media type (no header) matches only `*/*`.
@@ -146,6 +170,12 @@ mod tests {
         assert!(!http_api_text(None));
         assert!(alb_text(Some("application/xml")));
         assert!(!alb_text(Some("application/vnd.api+json")));
+        assert!(response_text(None));
+        assert!(response_text(Some("application/x-www-form-urlencoded")));
+        assert!(response_text(Some("application/jwk-set+json")));
+        assert!(response_text(Some("application/yaml")));
+        assert!(!response_text(Some("image/png")));
+        assert!(!response_text(Some("application/octet-stream")));
     }
 
     #[test]

@@ -250,6 +250,22 @@ pub(crate) fn joined_values(pairs: &[(String, String)]) -> Map<String, Value> {
         .collect()
 }
 
+/// Header pairs grouped by name compared without case, as HTTP names compare: one entry per
+/// name, spelled as first seen, in the order first seen, with its values in order.
+pub(crate) fn grouped(pairs: &[(String, String)]) -> Vec<(String, Vec<String>)> {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for (name, value) in pairs {
+        match groups
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            Some((_, values)) => values.push(value.clone()),
+            None => groups.push((name.clone(), vec![value.clone()])),
+        }
+    }
+    groups
+}
+
 /// The cookies of every `Cookie` header, split at `;` (HTTP API 2.0 `cookies`).
 pub(crate) fn cookies(request: &HttpRequest) -> Vec<String> {
     request
@@ -290,6 +306,30 @@ mod tests {
         assert!(check_response_headers(&pair("X Bad", "a")).is_err());
         assert!(check_response_headers(&pair("", "a")).is_err());
         assert!(check_response_headers(&pair("X:Bad", "a")).is_err());
+    }
+
+    #[test]
+    fn groups_names_without_case() {
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let got = grouped(&pairs(&[
+            ("Set-Cookie", "a"),
+            ("X", "1"),
+            ("set-cookie", "b"),
+        ]));
+        assert_eq!(
+            got,
+            vec![
+                (
+                    "Set-Cookie".to_owned(),
+                    vec!["a".to_owned(), "b".to_owned()]
+                ),
+                ("X".to_owned(), vec!["1".to_owned()]),
+            ]
+        );
     }
 
     #[test]

@@ -17,14 +17,15 @@
 //!
 //! The local dev server and the local Function URL endpoint use it. The reverse direction,
 //! for a web adapter running inside Lambda in front of a local web app, is [`adapter`]: an
-//! event becomes the request to send the app ([`adapter::request`]), with the same rules
-//! read backwards.
+//! event becomes the request to send the app ([`adapter::request`]) and the app's response
+//! the function's result ([`adapter::result`], [`adapter::stream_prelude`]), with the same
+//! rules read backwards.
 //!
 //! Layout: `front` (the entry points and each front's answers, with `answers`), `event`
 //! (one module per event shape: `v1` for REST and HTTP API 1.0, `v2` for HTTP API 2.0 and
 //! Function URLs, `alb`), `result` (the same split for results, with `fields` reading each
 //! result field), `adapter` (the reverse direction), and the shared rules in `headers`,
-//! `query`, `path`, `body`, `time`, `ids` and `limits`. Every rule cites where it
+//! `query`, `path`, `body`, `status`, `time`, `ids` and `limits`. Every rule cites where it
 //! comes from: the AWS guides, or live captures where the guides are silent.
 
 pub mod adapter;
@@ -39,6 +40,7 @@ mod limits;
 mod path;
 mod query;
 mod result;
+mod status;
 mod stream;
 mod time;
 mod types;

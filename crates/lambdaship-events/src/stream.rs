@@ -13,7 +13,7 @@ use crate::result::fields;
 use crate::types::HttpResponse;
 
 /// The delimiter between prelude and body.
-const DELIMITER: [u8; 8] = [0; 8];
+pub(crate) const DELIMITER: [u8; 8] = [0; 8];
 
 /// A prelude longer than this without a delimiter is refused rather than buffered forever.
 pub const MAX_STREAM_PRELUDE: usize = 1024 * 1024;

@@ -1,25 +1,34 @@
 //! The reverse direction, for a web adapter running inside Lambda: an event becomes the
-//! HTTP request to send a local web app (Flask under gunicorn, FastAPI under uvicorn).
+//! HTTP request to send a local web app (Flask under gunicorn, FastAPI under uvicorn), and
+//! the app's response becomes the function's result in the shape the event's front
+//! expects.
 //!
-//! [`request`] detects which front sent the event ([`Source`]) and gives the
-//! [`AppRequest`] to send, or [`BadEvent`] saying which field is wrong. An event from no
-//! HTTP front (SQS, a scheduled rule, anything not JSON) is passed through as a `POST` of
-//! the event itself.
+//! - [`request`] detects which front sent the event ([`Source`]) and gives the
+//!   [`AppRequest`] to send, or [`BadEvent`] saying which field is wrong. An event from
+//!   no HTTP front (SQS, a scheduled rule, anything not JSON) is passed through as a
+//!   `POST` of the event itself.
+//! - [`result`] turns the app's buffered response into the result for that source;
+//!   [`stream_prelude`] gives the head of a streamed response instead.
 //!
 //! The rules are the fronts' own, read backwards (the same modules give both directions),
 //! without the known bugs of the AWS Lambda Web Adapter: bad base64 and control bytes do not
-//! crash it, and non-ASCII paths are encoded rather than refused.
+//! crash it, non-ASCII paths are encoded rather than refused, a pass-through answer is never
+//! `null`, and a text body that is not UTF-8 goes as base64 instead of being decoded lossily.
 
 mod app_headers;
 mod event_fields;
 mod request;
+mod result;
 mod source;
+mod stream;
 
 use bytes::Bytes;
 use serde_json::Value;
 
 pub use request::request;
+pub use result::result;
 pub use source::Source;
+pub use stream::stream_prelude;
 
 /// The HTTP request to send the app for one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
