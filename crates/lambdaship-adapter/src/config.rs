@@ -29,6 +29,8 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::readiness::ReadinessCheck;
+
 /// The names of the environment variables the adapter reads.
 pub mod vars {
     /// Port the app listens on. Older name: `PORT` (not deprecated).
@@ -355,6 +357,18 @@ impl AdapterConfig {
         };
         let config = Self::read(&mut env)?;
         Ok((config, env.warnings))
+    }
+
+    /// The readiness check this configuration asks for, with the default per-attempt
+    /// timeout and progress interval.
+    pub fn readiness_check(&self) -> ReadinessCheck {
+        ReadinessCheck::new(
+            &self.host,
+            self.readiness_port,
+            &self.readiness_path,
+            self.readiness_protocol,
+            self.healthy_status.clone(),
+        )
     }
 
     fn read<F: Fn(&str) -> Option<String>>(env: &mut Env<F>) -> Result<Self, ConfigError> {

@@ -2,7 +2,8 @@
 //! Adapter (LWA): a Lambda external extension that waits until the user's web app
 //! (gunicorn, uvicorn) is ready, then turns Lambda events into HTTP requests to it.
 //!
-//! This library part reads the configuration ([`AdapterConfig::from_env`]).
+//! This library part reads the configuration ([`AdapterConfig::from_env`]) and waits for
+//! the app ([`wait_until_ready`]), failing with a message that says what the app did.
 //!
 //! ```
 //! use lambdaship_adapter::AdapterConfig;
@@ -19,8 +20,10 @@
 //! ```
 
 pub mod config;
+pub mod readiness;
 
 pub use config::{
     AdapterConfig, ConfigError, InvalidStatusSet, InvokeMode, ReadinessProtocol, StatusSet,
     process_env,
 };
+pub use readiness::{Attempt, NotReady, Outcome, ReadinessCheck, check_once, wait_until_ready};

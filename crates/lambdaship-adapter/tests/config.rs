@@ -2,6 +2,7 @@
 //! each malformed value, older names and their warnings, and odd inputs.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use lambdaship_adapter::config::{DEFAULT_READINESS_TIMEOUT, vars};
 use lambdaship_adapter::{AdapterConfig, ConfigError, StatusSet};
@@ -607,6 +608,26 @@ fn status_sets_parse_contain_and_print_back() {
     assert!(default.contains(100) && default.contains(499) && !default.contains(500));
     let error = "200,abc".parse::<StatusSet>().expect_err("invalid");
     assert_eq!(error.to_string(), "\"abc\" is not a status code or range");
+}
+
+#[test]
+fn the_readiness_check_comes_from_the_config() {
+    let (config, _) = load(&[
+        (vars::HOST, "[::1]"),
+        (vars::PORT, "3000"),
+        (vars::READINESS_CHECK_PORT, "3001"),
+        (vars::READINESS_CHECK_PATH, "/up"),
+        (vars::READINESS_CHECK_PROTOCOL, "tcp"),
+        (vars::READINESS_CHECK_HEALTHY_STATUS, "200"),
+    ]);
+    let check = config.readiness_check();
+    assert_eq!(
+        (check.host.as_str(), check.port, check.path.as_str()),
+        ("::1", 3001, "/up")
+    );
+    assert_eq!(check.healthy.to_string(), "200");
+    assert_eq!(check.to_string(), "protocol tcp: connect to [::1]:3001");
+    assert_eq!(check.attempt_timeout, Duration::from_secs(1));
 }
 
 #[test]
