@@ -20,9 +20,10 @@
 //! | Both a deprecated name and its `AWS_LWA_` name set | The prefixed name wins, silently | The prefixed name wins, with a warning that the old one is ignored |
 //! | A value that is not UTF-8 | Treated as unset | Through [`process_env`], an error naming the variable |
 //!
+//! | `AWS_LWA_ENABLE_COMPRESSION` with `response_stream` | Turned off, with a warning | Streamed responses are gzipped chunk by chunk, each chunk flushed |
+//!
 //! Same as LWA: the prefixed name wins over the older one; the unprefixed names other than
-//! `PORT` are deprecated and warned about; compression with `response_stream` is turned
-//! off with a warning.
+//! `PORT` are deprecated and warned about.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr};
@@ -58,7 +59,7 @@ pub mod vars {
     pub const PASS_THROUGH_PATH: &str = "AWS_LWA_PASS_THROUGH_PATH";
     /// `buffered` or `response_stream`.
     pub const INVOKE_MODE: &str = "AWS_LWA_INVOKE_MODE";
-    /// Response compression (buffered mode only).
+    /// Response compression (gzip; buffered and streamed responses).
     pub const ENABLE_COMPRESSION: &str = "AWS_LWA_ENABLE_COMPRESSION";
     /// Header renamed to `Authorization`.
     pub const AUTHORIZATION_SOURCE: &str = "AWS_LWA_AUTHORIZATION_SOURCE";
@@ -299,7 +300,8 @@ pub struct AdapterConfig {
     pub pass_through_path: String,
     /// Buffered or streamed responses (`AWS_LWA_INVOKE_MODE`; buffered).
     pub invoke_mode: InvokeMode,
-    /// gzip/br compression of buffered responses (`AWS_LWA_ENABLE_COMPRESSION`; false).
+    /// gzip compression of responses for clients that accept it, streamed ones included
+    /// (`AWS_LWA_ENABLE_COMPRESSION`; false).
     pub compression: bool,
     /// Header renamed to `Authorization` (`AWS_LWA_AUTHORIZATION_SOURCE`; none).
     pub authorization_source: Option<String>,
@@ -347,7 +349,7 @@ impl Default for AdapterConfig {
 impl AdapterConfig {
     /// Reads the configuration through `lookup` (a variable's value, or `None` when unset;
     /// use [`process_env`] for the process's environment). Returns it with the warnings to
-    /// log (deprecated names, empty values, compression turned off), or the first error.
+    /// log (deprecated names, empty values), or the first error.
     pub fn from_env(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> Result<(Self, Vec<String>), ConfigError> {
@@ -458,7 +460,7 @@ impl AdapterConfig {
         })
     }
 
-    /// Invoke mode and compression, which LWA turns off (with a warning) when streaming.
+    /// Invoke mode and compression (which, unlike LWA's, also works when streaming).
     fn read_responses<F: Fn(&str) -> Option<String>>(
         env: &mut Env<F>,
         config: Self,
@@ -466,17 +468,9 @@ impl AdapterConfig {
         let invoke_mode = env
             .read(vars::INVOKE_MODE, None, &INVOKE_MODE)?
             .unwrap_or_default();
-        let mut compression = env
+        let compression = env
             .read(vars::ENABLE_COMPRESSION, None, &BOOLEAN)?
             .unwrap_or(false);
-        if compression && invoke_mode == InvokeMode::ResponseStream {
-            env.warnings.push(format!(
-                "{} is ignored: compression is not supported with {}=response_stream",
-                vars::ENABLE_COMPRESSION,
-                vars::INVOKE_MODE
-            ));
-            compression = false;
-        }
         Ok(Self {
             invoke_mode,
             compression,

@@ -2,8 +2,12 @@
 //! Adapter (LWA): a Lambda external extension that waits until the user's web app
 //! (gunicorn, uvicorn) is ready, then turns Lambda events into HTTP requests to it.
 //!
-//! This library part reads the configuration ([`AdapterConfig::from_env`]) and waits for
-//! the app ([`wait_until_ready`]), failing with a message that says what the app did.
+//! The binary (`src/main.rs`) registers with the Extensions API, waits for the app
+//! ([`wait_until_ready`], failing with a message that says what the app did), then runs the
+//! Runtime API loop ([`lambda_api`]): each event becomes a request to the app ([`forward`],
+//! with the event conversion of `lambdaship-events`), and the app's answer the function's
+//! result, buffered or streamed ([`invoke`], with [`compress`]). The configuration is the
+//! Lambda Web Adapter's ([`AdapterConfig::from_env`]), checked strictly.
 //!
 //! ```
 //! use lambdaship_adapter::AdapterConfig;
@@ -19,7 +23,11 @@
 //! # Ok::<(), lambdaship_adapter::ConfigError>(())
 //! ```
 
+pub mod compress;
 pub mod config;
+pub mod forward;
+pub mod invoke;
+pub mod lambda_api;
 pub mod readiness;
 
 pub use config::{

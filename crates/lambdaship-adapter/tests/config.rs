@@ -493,14 +493,13 @@ fn min_unhealthy_status_is_an_error_giving_the_equivalent_healthy_set() {
 }
 
 #[test]
-fn compression_is_turned_off_with_a_warning_when_streaming() {
+fn compression_stays_on_when_streaming() {
     let (config, warnings) = load(&[
         (vars::ENABLE_COMPRESSION, "true"),
         (vars::INVOKE_MODE, "response_stream"),
     ]);
-    assert!(!config.compression);
-    assert_eq!(warnings.len(), 1, "{warnings:?}");
-    assert!(warnings[0].contains("AWS_LWA_ENABLE_COMPRESSION is ignored"));
+    assert!(config.compression);
+    assert!(warnings.is_empty(), "{warnings:?}");
 }
 
 #[test]

@@ -47,7 +47,7 @@ pub fn adapter_candidates(architecture: Architecture) -> Vec<PathBuf> {
         return Vec::new();
     };
     let built = Path::new(target_triple(architecture))
-        .join("release")
+        .join("adapter")
         .join("lambdaship-adapter");
     let mut candidates = vec![dir.join(format!("lambdaship-adapter-{architecture}"))];
     // target/release/lambdaship, or target/debug/deps/test-binary for the crate's tests.
