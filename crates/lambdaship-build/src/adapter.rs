@@ -66,17 +66,17 @@ pub(crate) fn load_adapter(function: &FunctionSpec) -> Result<Vec<u8>, BuildErro
         looked.extend(candidates.iter().map(|p| p.display().to_string()));
         return Err(BuildError::AdapterMissing {
             function: function.name.clone(),
-            architecture: architecture.to_string(),
+            architecture,
             looked: looked.join(", "),
-            variable: adapter_variable(architecture).to_string(),
+            variable: adapter_variable(architecture),
         });
     };
     let unusable = |reason: String| BuildError::AdapterUnusable {
         function: function.name.clone(),
         path: path.clone(),
         reason,
-        architecture: architecture.to_string(),
-        variable: adapter_variable(architecture).to_string(),
+        architecture,
+        variable: adapter_variable(architecture),
     };
     let bytes = std::fs::read(path).map_err(|e| unusable(format!("it cannot be read: {e}")))?;
     check_adapter(&bytes, architecture).map_err(unusable)?;

@@ -125,11 +125,11 @@ pub enum BuildError {
         /// The function name.
         function: String,
         /// The function's architecture.
-        architecture: String,
+        architecture: lambdaship_project::Architecture,
         /// The places looked at.
         looked: String,
         /// The variable that names the adapter.
-        variable: String,
+        variable: &'static str,
     },
     /// The adapter binary found cannot run on Lambda.
     #[error(
@@ -143,9 +143,9 @@ pub enum BuildError {
         /// Why it cannot be used.
         reason: String,
         /// The function's architecture.
-        architecture: String,
+        architecture: lambdaship_project::Architecture,
         /// The variable that names the adapter.
-        variable: String,
+        variable: &'static str,
     },
     /// An `include` path does not exist.
     #[error(
