@@ -8,7 +8,7 @@ use lambdaship_events::cors::Cors;
 use lambdaship_events::{Front, Kind};
 use lambdaship_gateway::front::{FrontLog, Gateway, from_wire};
 use lambdaship_gateway::http1;
-use lambdaship_project::{Api, FunctionSpec, PayloadFormat};
+use lambdaship_project::{Api, FunctionSpec, PayloadFormat, UrlInvokeMode};
 use lambdaship_service::Service;
 use lambdaship_service::urls::FunctionBackend;
 
@@ -19,6 +19,20 @@ const DEFAULT_REST_STAGE: &str = "dev";
 /// The id every dev API (and Function URL) carries in its events.
 const DEV_API_ID: &str = "lambdashipdev";
 
+/// Whether `spec`'s Function URL streams: as configured, else as its adapter answers.
+fn url_streams(spec: &FunctionSpec) -> bool {
+    match spec.http.invoke_mode {
+        Some(mode) => mode == UrlInvokeMode::ResponseStream,
+        None => {
+            spec.web.is_some()
+                && spec
+                    .environment
+                    .get("AWS_LWA_INVOKE_MODE")
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case("response_stream"))
+        }
+    }
+}
+
 /// The front chosen for this session.
 pub struct FrontChoice {
     kind: Kind,
@@ -28,6 +42,8 @@ pub struct FrontChoice {
     binary_media_types: Vec<String>,
     cors: Option<Cors>,
     region: String,
+    /// A Function URL in `RESPONSE_STREAM` mode.
+    streaming: bool,
 }
 
 impl FrontChoice {
@@ -87,6 +103,7 @@ impl FrontChoice {
                 .collect(),
             cors,
             region: options.region.clone(),
+            streaming: kind == Kind::FunctionUrl && url_streams(spec),
         })
     }
 
@@ -104,7 +121,14 @@ impl FrontChoice {
             Kind::Rest => format!("API Gateway REST API (payload 1.0, stage {})", self.stage),
             Kind::HttpV2 => format!("API Gateway HTTP API (payload 2.0, stage {})", self.stage),
             Kind::HttpV1 => format!("API Gateway HTTP API (payload 1.0, stage {})", self.stage),
-            Kind::FunctionUrl => "Lambda Function URL (auth NONE, BUFFERED)".to_string(),
+            Kind::FunctionUrl => format!(
+                "Lambda Function URL (auth NONE, {})",
+                if self.streaming {
+                    "RESPONSE_STREAM"
+                } else {
+                    "BUFFERED"
+                }
+            ),
             Kind::Alb { multi_value } => format!(
                 "Application Load Balancer ({} headers)",
                 if multi_value {
@@ -136,7 +160,7 @@ impl FrontChoice {
         Gateway {
             front,
             cors: self.cors.clone(),
-            streaming: false,
+            streaming: self.streaming,
             backend: Arc::new(FunctionBackend {
                 service: service.clone(),
                 function: function.to_string(),

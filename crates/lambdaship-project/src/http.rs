@@ -54,6 +54,17 @@ impl fmt::Display for Api {
     }
 }
 
+/// A Function URL's invoke mode (`InvokeMode` in the Function URL API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum UrlInvokeMode {
+    /// The response is sent once the function has returned.
+    #[serde(rename = "BUFFERED")]
+    Buffered,
+    /// The response streams as the function writes it.
+    #[serde(rename = "RESPONSE_STREAM")]
+    ResponseStream,
+}
+
 /// An HTTP API's payload format version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
@@ -166,6 +177,9 @@ pub struct HttpConfig {
     pub multi_value_headers: bool,
     /// CORS, answered by the front (HTTP API and Function URL style).
     pub cors: Option<CorsConfig>,
+    /// The Function URL front's invoke mode. Unset: `RESPONSE_STREAM` for a web function
+    /// whose adapter streams (`AWS_LWA_INVOKE_MODE=response_stream`), `BUFFERED` otherwise.
+    pub invoke_mode: Option<UrlInvokeMode>,
 }
 
 impl HttpConfig {

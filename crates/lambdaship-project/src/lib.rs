@@ -22,7 +22,7 @@ pub use config::{
 };
 pub use error::ProjectError;
 pub use function::{FunctionSpec, Handler};
-pub use http::{Api, CorsConfig, HttpConfig, MediaType, PayloadFormat, Stage};
+pub use http::{Api, CorsConfig, HttpConfig, MediaType, PayloadFormat, Stage, UrlInvokeMode};
 pub use lock::{LockFile, LockedPackage};
 pub use pyproject::normalize_package_name;
 pub use target::{Architecture, Layout, Runtime, RuntimeOs};
