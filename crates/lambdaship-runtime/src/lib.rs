@@ -118,6 +118,13 @@ impl LocalRuntime {
             RuntimeKind::Provided { .. } => None,
         };
         let mut options = options;
+        if is_web_function(&config) {
+            // The web app behind lambdaship's adapter listens on a fixed port, and local
+            // environments share this machine's network (on Lambda each has its own): one
+            // environment at a time, and the requests beyond it queue instead of failing.
+            options.concurrency = 1;
+            options.queue = Some(config.timeout);
+        }
         let mut isolation_unavailable = None;
         if options.isolate
             && let Err(reason) = isolate::probe()
@@ -142,4 +149,12 @@ impl LocalRuntime {
             isolation_unavailable,
         ))
     }
+}
+
+/// Whether `config` is a web app behind lambdaship's adapter (`web` in `[tool.lambdaship]`).
+pub fn is_web_function(config: &FunctionConfig) -> bool {
+    config
+        .environment
+        .get("AWS_LAMBDA_EXEC_WRAPPER")
+        .is_some_and(|wrapper| wrapper == lambdaship_project::EXEC_WRAPPER_PATH)
 }

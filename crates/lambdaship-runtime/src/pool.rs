@@ -25,6 +25,9 @@ pub struct PoolOptions {
     /// its invoke phase (the runtime's next request, END and REPORT: usually well under a
     /// millisecond) before starting a new one or being throttled.
     pub finishing_wait: Duration,
+    /// How long an invocation beyond the concurrency limit waits for an environment before
+    /// it is throttled; `None` throttles at once, as Lambda does.
+    pub queue: Option<Duration>,
 }
 
 impl Default for PoolOptions {
@@ -36,6 +39,7 @@ impl Default for PoolOptions {
             // A cold start costs hundreds of milliseconds: back-to-back requests must not
             // spread over fresh environments, nor be throttled at a concurrency of 1.
             finishing_wait: Duration::from_millis(100),
+            queue: None,
         }
     }
 }
@@ -218,15 +222,19 @@ impl FunctionPool {
         }
         self.reaper
             .get_or_init(|| tokio::spawn(reap_idle(Arc::downgrade(&self.inner))));
-        let concurrency = self.inner.options.concurrency;
-        let wait_until = tokio::time::Instant::now() + self.inner.options.finishing_wait;
-        let mut waited = false;
+        let options = &self.inner.options;
+        let concurrency = options.concurrency;
+        let start = tokio::time::Instant::now();
+        let finishing_until = start + options.finishing_wait;
+        let queue_until = options.queue.map(|queue| start + queue);
         loop {
             // Registered before the state is read, so a release in between is not missed.
             let released = self.inner.released.notified();
-            {
+            let now = tokio::time::Instant::now();
+            let wait_finishing = now < finishing_until;
+            let until = {
                 let mut state = self.inner.lock();
-                let finishing = state.finishing > 0 && !waited;
+                let finishing = state.finishing > 0 && wait_finishing;
                 if state.active < concurrency {
                     let warm = state.idle.pop().map(|idle| idle.environment);
                     if warm.is_some() || !finishing {
@@ -237,11 +245,16 @@ impl FunctionPool {
                         };
                         return Ok((slot, warm));
                     }
-                } else if !finishing {
-                    return Err(InvokeError::Throttled { limit: concurrency });
+                    finishing_until
+                } else {
+                    match queue_until.filter(|until| now < *until) {
+                        Some(until) => until.max(finishing_until),
+                        None if finishing => finishing_until,
+                        None => return Err(InvokeError::Throttled { limit: concurrency }),
+                    }
                 }
-            }
-            waited = tokio::time::timeout_at(wait_until, released).await.is_err();
+            };
+            let _ = tokio::time::timeout_at(until, released).await;
         }
     }
 
