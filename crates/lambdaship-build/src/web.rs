@@ -22,13 +22,18 @@ use crate::platform::layer_site_packages;
 pub(crate) const EXEC_WRAPPER_FILE: &str = "lambdaship-exec-wrapper";
 
 /// Starts the web app's Python process: the import path set up with `.pth` files processed
-/// (`-S` keeps the interpreter's own site-packages out, as the runtime client's start does
-/// locally), then the entry point, module or file the command names. argv: the kind
+/// (`-S` keeps this machine's site-packages out locally, as the runtime client's start does;
+/// on Lambda the runtime's own come last, as its bootstrap orders them), then the entry point, module or file the command names. argv: the kind
 /// (`entry`, `module`, `file`), its target, the program name, then the command's arguments.
 const LAUNCHER: &str = r#"import os, runpy, site, sys
 for path in os.environ.get("PYTHONPATH", "").split(os.pathsep):
     if path:
         site.addsitedir(path)
+if sys.prefix == "/var/lang":
+    # On Lambda: the runtime's own packages (boto3) after the function's, as its bootstrap
+    # orders them. Locally -S keeps this machine's site-packages out.
+    import sysconfig
+    site.addsitedir(sysconfig.get_paths()["purelib"])
 kind, target, name = sys.argv[1:4]
 sys.argv = [name] + sys.argv[4:]
 if kind == "entry":
@@ -159,7 +164,7 @@ pub(crate) fn exec_wrapper(function: &FunctionSpec) -> String {
     let site = layer_site_packages(function.runtime);
     let site = site.trim_end_matches('/');
     format!(
-        "#!/bin/sh\n# Made by lambdaship for web functions: AWS_LAMBDA_EXEC_WRAPPER. It runs the handler\n# script ({WEB_HANDLER}) in place of the runtime client, with the import path the\n# runtime's bootstrap would set up.\nopt=$(cd \"$(dirname \"$0\")\" && pwd)\ntask=\"${{LAMBDA_TASK_ROOT:-/var/task}}\"\nexport PYTHONPATH=\"$task:$opt/{site}:$opt/python\"\nexec \"$task/${{_HANDLER:-{WEB_HANDLER}}}\"\n"
+        "#!/bin/sh\n# Made by lambdaship for web functions: AWS_LAMBDA_EXEC_WRAPPER. It runs the handler\n# script ({WEB_HANDLER}) in place of the runtime client, with the import path the\n# runtime's bootstrap would set up.\nopt=$(cd \"$(dirname \"$0\")\" && pwd)\ntask=\"${{LAMBDA_TASK_ROOT:-/var/task}}\"\nexport PYTHONPATH=\"$task:$opt/{site}:$opt/python${{PYTHONPATH:+:$PYTHONPATH}}\"\nexec \"$task/${{_HANDLER:-{WEB_HANDLER}}}\"\n"
     )
 }
 
