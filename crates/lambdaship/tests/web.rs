@@ -295,7 +295,9 @@ fn bad_apps_and_bad_settings_are_explained() {
         web: Option<&'static str>,
         environment: &'static str,
         path: &'static str,
+        /// The exit status; -1: 0 or 1, the outcome being a race.
         exit: i32,
+        /// Phrases of the outcome; `a|b` means either.
         stdout: &'static [&'static str],
         logs: &'static [&'static str],
     }
@@ -366,8 +368,11 @@ fn bad_apps_and_bad_settings_are_explained() {
             web: None,
             environment: "",
             path: "/crash",
-            exit: 0,
-            stdout: &["\"statusCode\":502", "gave no response to GET /crash"],
+            // The app is the runtime process: its exit ends the invocation as on Lambda
+            // (Runtime.ExitError), unless the adapter's 502 got there first. Either way the
+            // adapter says what happened.
+            exit: -1,
+            stdout: &["\"statusCode\":502|Runtime.ExitError"],
             logs: &["gave no response to GET /crash"],
         },
         Case {
@@ -414,15 +419,15 @@ fn bad_apps_and_bad_settings_are_explained() {
         let output = invoke(project.path(), &url_event(case.path, ""));
         let out = String::from_utf8_lossy(&output.stdout).into_owned();
         let logs = stderr(&output);
-        assert_eq!(
-            output.status.code(),
-            Some(case.exit),
-            "{}: {out}\n{logs}",
+        let code = output.status.code();
+        assert!(
+            code == Some(case.exit) || (case.exit == -1 && matches!(code, Some(0 | 1))),
+            "{}: exit {code:?}: {out}\n{logs}",
             case.name
         );
         for phrase in case.stdout.iter().map(|p| fill(p)) {
             assert!(
-                out.contains(&phrase),
+                phrase.split('|').any(|one| out.contains(one)),
                 "{}: {phrase:?} not in {out}\n{logs}",
                 case.name
             );
