@@ -47,5 +47,6 @@ mod types;
 
 pub use front::{Front, Kind};
 pub use limits::{ALB_LAMBDA_LIMIT, API_GATEWAY_BODY_LIMIT, LAMBDA_PAYLOAD_LIMIT};
+pub use status::reason_phrase;
 pub use stream::{MAX_STREAM_PRELUDE, split_stream_prelude};
 pub use types::{BadResult, HttpRequest, HttpResponse, IamIdentity, Refusal, RequestMeta};

@@ -1,8 +1,8 @@
-//! Standard reason phrases, for an ALB result's `statusDescription`.
+//! Standard reason phrases: an ALB result's `statusDescription`, the gateway's status lines.
 
 /// The standard reason phrase for `status` (RFC 9110 and the registered extensions, IANA
 /// "HTTP Status Code Registry"), or `None` for an unregistered one.
-pub(crate) fn reason_phrase(status: u16) -> Option<&'static str> {
+pub fn reason_phrase(status: u16) -> Option<&'static str> {
     let phrase = match status {
         100 => "Continue",
         101 => "Switching Protocols",

@@ -15,7 +15,6 @@
 mod conn;
 mod head;
 mod read;
-mod status;
 mod write;
 
 use std::net::SocketAddr;

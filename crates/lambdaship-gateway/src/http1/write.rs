@@ -7,7 +7,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-use super::{Body, Response, status};
+use super::{Body, Response};
 
 /// A body up to this size goes out in the same write as the head.
 const COALESCE: usize = 16 * 1024;
@@ -98,7 +98,11 @@ fn prepare(response: Response, exchange: Exchange) -> (BytesMut, Plan, bool) {
     let code = if valid_status { response.status } else { 500 };
     let reason = match response.reason {
         Some(reason) if valid_status && valid_reason(&reason) => reason,
-        _ => status::reason(code).to_owned(),
+        // An unregistered status gets an empty reason: the line ends in a bare space, as
+        // allowed.
+        _ => lambdaship_events::reason_phrase(code)
+            .unwrap_or_default()
+            .to_owned(),
     };
     let mut head = BytesMut::with_capacity(256);
     head.put_slice(format!("HTTP/1.1 {code} {reason}\r\n").as_bytes());
