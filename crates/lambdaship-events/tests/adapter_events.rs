@@ -3,8 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 use bytes::Bytes;
-use lambdaship_events::HttpResponse;
 use lambdaship_events::adapter::{self, AppRequest, BadEvent, Source};
+use lambdaship_events::{HttpResponse, Kind};
 use serde_json::{Value, json};
 
 fn app(event: &[u8]) -> AppRequest {
@@ -48,7 +48,7 @@ fn response(content_type: Option<&str>, body: &[u8]) -> HttpResponse {
 fn seed_api_gateway_sample_event() {
     let event = include_bytes!("fixtures/seed_002_rest_event.json");
     let app = app(event);
-    assert_eq!(app.source, Source::Rest);
+    assert_eq!(app.source, Source::Front(Kind::Rest));
     assert_eq!(app.method, "GET");
     assert_eq!(app.path, "/hello/");
     // `queryStringParameters: {}`: no query at all, not a bare `?`.
@@ -149,7 +149,7 @@ fn bad_base64_names_the_fields() {
         "isBase64Encoded": true,
     });
     let bad = bad(&event);
-    assert_eq!(bad.front, Source::HttpV2);
+    assert_eq!(bad.front, Source::Front(Kind::HttpV2));
     assert!(
         bad.reason.contains("body is not valid base64")
             && bad.reason.contains("isBase64Encoded is true"),
@@ -279,7 +279,7 @@ fn alb_multi_value_event() {
         "isBase64Encoded": true,
     });
     let app = app_json(&event);
-    assert_eq!(app.source, Source::Alb { multi_value: true });
+    assert_eq!(app.source, Source::Front(Kind::Alb { multi_value: true }));
     assert_eq!(app.method, "PUT");
     assert_eq!(app.path, "/lambda/%C3%A9");
     // Encoded values pass as they are; what could not be sent (or would split a pair) is
@@ -329,7 +329,7 @@ fn alb_single_value_event() {
         "isBase64Encoded": false,
     });
     let app = app_json(&event);
-    assert_eq!(app.source, Source::Alb { multi_value: false });
+    assert_eq!(app.source, Source::Front(Kind::Alb { multi_value: false }));
     assert_eq!(app.target(), "/health");
     assert_eq!(header(&app, "user-agent"), ["ELB-HealthChecker/2.0"]);
     assert!(app.body.is_empty());
@@ -342,7 +342,7 @@ fn result_bodies_are_text_only_when_safe() {
         if let Some((name, value)) = extra {
             answer.headers.push((name.to_owned(), value.to_owned()));
         }
-        let result = adapter::result(&Source::HttpV2, &answer);
+        let result = adapter::result(&Source::Front(Kind::HttpV2), &answer);
         (
             result["body"].as_str().unwrap().to_owned(),
             result["isBase64Encoded"].as_bool().unwrap(),

@@ -125,7 +125,7 @@ fn assert_common(app: &AppRequest, source: Source) {
 #[test]
 fn rest_request() {
     let app = through(&rest(), &client_request("/prod"));
-    assert_common(&app, Source::Rest);
+    assert_common(&app, Source::Front(Kind::Rest));
     // REST's `path` has no stage and stays encoded; the raw `ï` is encoded.
     assert_eq!(app.path, "/caf%C3%A9/na%C3%AFve/a%2Fb");
     // REST decodes the query; it is encoded again, a repeated key's values together.
@@ -142,7 +142,7 @@ fn rest_request() {
 #[test]
 fn http_api_v2_request_default_stage() {
     let app = through(&front(Kind::HttpV2), &client_request(""));
-    assert_common(&app, Source::HttpV2);
+    assert_common(&app, Source::Front(Kind::HttpV2));
     // HTTP API decodes the path, so its `%2F` arrives as a plain `/`.
     assert_eq!(app.path, "/caf%C3%A9/na%C3%AFve/a/b");
     assert_eq!(app.query.as_deref(), Some(QUERY));
@@ -157,7 +157,7 @@ fn http_api_v2_request_named_stage() {
     let mut front = front(Kind::HttpV2);
     front.stage = "beta".to_owned();
     let app = through(&front, &client_request("/beta"));
-    assert_common(&app, Source::HttpV2);
+    assert_common(&app, Source::Front(Kind::HttpV2));
     // `rawPath` keeps a named stage.
     assert_eq!(app.path, "/beta/caf%C3%A9/na%C3%AFve/a/b");
     assert_eq!(app.query.as_deref(), Some(QUERY));
@@ -167,7 +167,7 @@ fn http_api_v2_request_named_stage() {
 #[test]
 fn http_api_v1_request() {
     let app = through(&front(Kind::HttpV1), &client_request(""));
-    assert_common(&app, Source::HttpV1);
+    assert_common(&app, Source::Front(Kind::HttpV1));
     assert_eq!(app.path, "/caf%C3%A9/na%C3%AFve/a/b");
     assert_eq!(
         app.query.as_deref(),
@@ -181,7 +181,7 @@ fn http_api_v1_request() {
 #[test]
 fn function_url_request() {
     let app = through(&front(Kind::FunctionUrl), &client_request(""));
-    assert_common(&app, Source::FunctionUrl);
+    assert_common(&app, Source::Front(Kind::FunctionUrl));
     // A Function URL's `rawPath` stays encoded.
     assert_eq!(app.path, "/caf%C3%A9/na%C3%AFve/a%2Fb");
     assert_eq!(app.query.as_deref(), Some(QUERY));
@@ -196,7 +196,7 @@ fn alb_request_single_value() {
         &front(Kind::Alb { multi_value: false }),
         &client_request(""),
     );
-    assert_common(&app, Source::Alb { multi_value: false });
+    assert_common(&app, Source::Front(Kind::Alb { multi_value: false }));
     assert_eq!(app.path, "/caf%C3%A9/na%C3%AFve/a%2Fb");
     // The ALB keeps the last of repeated keys and headers, and does not decode the query:
     // it is passed on as the client encoded it, not encoded twice.
@@ -213,7 +213,7 @@ fn alb_request_single_value() {
 #[test]
 fn alb_request_multi_value() {
     let app = through(&front(Kind::Alb { multi_value: true }), &client_request(""));
-    assert_common(&app, Source::Alb { multi_value: true });
+    assert_common(&app, Source::Front(Kind::Alb { multi_value: true }));
     assert_eq!(app.path, "/caf%C3%A9/na%C3%AFve/a%2Fb");
     assert_eq!(
         app.query.as_deref(),
@@ -250,13 +250,7 @@ fn kinds() -> [Kind; 6] {
 }
 
 fn source(kind: Kind) -> Source {
-    match kind {
-        Kind::Rest => Source::Rest,
-        Kind::HttpV2 => Source::HttpV2,
-        Kind::HttpV1 => Source::HttpV1,
-        Kind::FunctionUrl => Source::FunctionUrl,
-        Kind::Alb { multi_value } => Source::Alb { multi_value },
-    }
+    Source::Front(kind)
 }
 
 const PNG: &[u8] = &[
@@ -404,7 +398,7 @@ fn result_shapes() {
         ]
     );
 
-    let rest = adapter::result(&Source::Rest, &app);
+    let rest = adapter::result(&Source::Front(Kind::Rest), &app);
     assert_eq!(
         rest["multiValueHeaders"]["Set-Cookie"],
         serde_json::json!([
@@ -419,7 +413,7 @@ fn result_shapes() {
     );
     assert!(!has(&rest["multiValueHeaders"], "Transfer-Encoding"));
 
-    let v2 = adapter::result(&Source::HttpV2, &app);
+    let v2 = adapter::result(&Source::Front(Kind::HttpV2), &app);
     assert_eq!(v2["headers"]["X-Multi"], "v1, v2");
     assert!(!has(&v2["headers"], "Set-Cookie"));
     assert_eq!(
@@ -427,7 +421,7 @@ fn result_shapes() {
         "c=3; Expires=Wed, 21 Oct 2026 07:28:00 GMT"
     );
 
-    let alb = adapter::result(&Source::Alb { multi_value: false }, &app);
+    let alb = adapter::result(&Source::Front(Kind::Alb { multi_value: false }), &app);
     assert_eq!(alb["headers"]["set-cookie"], "a=1; Path=/");
     assert_eq!(alb["headers"]["Set-cookie"], "b=2; HttpOnly");
     assert_eq!(

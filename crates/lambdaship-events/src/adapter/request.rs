@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::event_fields::{self as field, Object};
 use super::{AppRequest, BadEvent, Source, app_headers};
+use crate::front::Kind;
 use crate::path::{Part, encode_target, or_root};
 use crate::query::form_encoded;
 use crate::result::fields;
@@ -50,9 +51,9 @@ struct Parts {
 
 fn from_front(source: Source, object: &Object) -> Result<AppRequest, String> {
     let parts = match source {
-        Source::Rest | Source::HttpV1 => payload_v1(object)?,
-        Source::HttpV2 | Source::FunctionUrl => payload_v2(object)?,
-        Source::Alb { .. } => alb(object)?,
+        Source::Front(Kind::Rest) | Source::Front(Kind::HttpV1) => payload_v1(object)?,
+        Source::Front(Kind::HttpV2) | Source::Front(Kind::FunctionUrl) => payload_v2(object)?,
+        Source::Front(Kind::Alb { .. }) => alb(object)?,
         Source::PassThrough => return Err("the event is not from an HTTP front".to_owned()),
     };
     Ok(AppRequest {

@@ -4,6 +4,7 @@ use serde_json::{Map, Value, json};
 
 use super::Source;
 use crate::body::{EventBody, media_type, response_text};
+use crate::front::Kind;
 use crate::headers::{grouped, is_hop_by_hop};
 use crate::status::reason_phrase;
 use crate::types::HttpResponse;
@@ -39,15 +40,15 @@ pub fn result(source: &Source, response: &HttpResponse) -> Value {
     match *source {
         // Answered above; listed so that a new source must say its shape here.
         Source::PassThrough => {}
-        Source::Rest | Source::HttpV1 => {
+        Source::Front(Kind::Rest) | Source::Front(Kind::HttpV1) => {
             result.insert("multiValueHeaders".to_owned(), multi_values(&headers));
         }
-        Source::HttpV2 | Source::FunctionUrl => {
+        Source::Front(Kind::HttpV2) | Source::Front(Kind::FunctionUrl) => {
             let (single, cookies) = v2_headers(&headers);
             result.insert("headers".to_owned(), Value::Object(single));
             result.insert("cookies".to_owned(), json!(cookies));
         }
-        Source::Alb { multi_value } => {
+        Source::Front(Kind::Alb { multi_value }) => {
             result.insert(
                 "statusDescription".to_owned(),
                 json!(status_description(response)),

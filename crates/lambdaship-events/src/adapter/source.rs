@@ -4,24 +4,15 @@ use std::fmt;
 
 use serde_json::Value;
 
-/// The front that sent an event, which decides how the event is read and the shape of the
-/// result.
+use crate::front::Kind;
+
+/// What sent an event, which decides how the event is read and the shape of the result: one
+/// of the fronts this crate serves, or none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
-    /// API Gateway REST API, Lambda proxy integration (payload 1.0).
-    Rest,
-    /// API Gateway HTTP API, payload 2.0.
-    HttpV2,
-    /// API Gateway HTTP API, payload 1.0.
-    HttpV1,
-    /// A Lambda Function URL (payload 2.0 shape).
-    FunctionUrl,
-    /// An Application Load Balancer target group.
-    Alb {
-        /// Whether the target group has multi-value headers on: the result must then carry
-        /// `multiValueHeaders` instead of `headers`.
-        multi_value: bool,
-    },
+    /// An HTTP front (for an ALB, `multi_value` says whether the result must carry
+    /// `multiValueHeaders` instead of `headers`).
+    Front(Kind),
     /// No HTTP front: SQS, EventBridge, a direct invocation, or bytes that are not JSON.
     PassThrough,
 }
@@ -41,11 +32,11 @@ impl Source {
         let context = object.get("requestContext").and_then(Value::as_object);
         let version = object.get("version").and_then(Value::as_str);
         if context.is_some_and(|c| c.get("elb").is_some_and(Value::is_object)) {
-            return Source::Alb {
+            return Source::Front(Kind::Alb {
                 multi_value: object
                     .get("multiValueHeaders")
                     .is_some_and(Value::is_object),
-            };
+            });
         }
         if version == Some("2.0")
             || context.is_some_and(|c| c.get("http").is_some_and(Value::is_object))
@@ -55,16 +46,16 @@ impl Source {
                 .and_then(Value::as_str)
                 .is_some_and(|domain| domain.contains(".lambda-url."));
             return if function_url {
-                Source::FunctionUrl
+                Source::Front(Kind::FunctionUrl)
             } else {
-                Source::HttpV2
+                Source::Front(Kind::HttpV2)
             };
         }
         if context.is_some() && object.contains_key("httpMethod") {
             return if version == Some("1.0") {
-                Source::HttpV1
+                Source::Front(Kind::HttpV1)
             } else {
-                Source::Rest
+                Source::Front(Kind::Rest)
             };
         }
         Source::PassThrough
@@ -74,12 +65,12 @@ impl Source {
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Source::Rest => "REST API",
-            Source::HttpV2 => "HTTP API (payload 2.0)",
-            Source::HttpV1 => "HTTP API (payload 1.0)",
-            Source::FunctionUrl => "Function URL",
-            Source::Alb { multi_value: false } => "ALB",
-            Source::Alb { multi_value: true } => "ALB (multi-value)",
+            Source::Front(Kind::Rest) => "REST API",
+            Source::Front(Kind::HttpV2) => "HTTP API (payload 2.0)",
+            Source::Front(Kind::HttpV1) => "HTTP API (payload 1.0)",
+            Source::Front(Kind::FunctionUrl) => "Function URL",
+            Source::Front(Kind::Alb { multi_value: false }) => "ALB",
+            Source::Front(Kind::Alb { multi_value: true }) => "ALB (multi-value)",
             Source::PassThrough => "pass-through",
         })
     }
@@ -95,25 +86,28 @@ mod tests {
         let cases = [
             (
                 json!({"httpMethod": "GET", "requestContext": {}}),
-                Source::Rest,
+                Source::Front(Kind::Rest),
             ),
             (
                 json!({"version": "1.0", "httpMethod": "GET", "requestContext": {}}),
-                Source::HttpV1,
+                Source::Front(Kind::HttpV1),
             ),
-            (json!({"version": "2.0"}), Source::HttpV2),
-            (json!({"requestContext": {"http": {}}}), Source::HttpV2),
+            (json!({"version": "2.0"}), Source::Front(Kind::HttpV2)),
+            (
+                json!({"requestContext": {"http": {}}}),
+                Source::Front(Kind::HttpV2),
+            ),
             (
                 json!({"version": "2.0", "requestContext": {"domainName": "x.lambda-url.us-east-1.on.aws"}}),
-                Source::FunctionUrl,
+                Source::Front(Kind::FunctionUrl),
             ),
             (
                 json!({"httpMethod": "GET", "requestContext": {"elb": {}}, "headers": {}}),
-                Source::Alb { multi_value: false },
+                Source::Front(Kind::Alb { multi_value: false }),
             ),
             (
                 json!({"httpMethod": "GET", "requestContext": {"elb": {}}, "multiValueHeaders": {}}),
-                Source::Alb { multi_value: true },
+                Source::Front(Kind::Alb { multi_value: true }),
             ),
             (json!({"httpMethod": "GET"}), Source::PassThrough),
             (json!({"Records": []}), Source::PassThrough),
