@@ -569,3 +569,31 @@ fn a_missing_or_unsuitable_adapter_fails_the_build_with_the_way_to_get_one() {
     build_with(command, project.path(), &[])
         .assert_failed_with(project.path(), &["none was found"]);
 }
+
+#[test]
+fn a_web_command_that_cannot_run_on_lambda_is_explained() {
+    for (web, phrases) in [
+        (
+            "hypercorn app:app",
+            &[
+                "`hypercorn` is not a console script",
+                "gunicorn",
+                "uv add hypercorn",
+            ][..],
+        ),
+        (
+            "python -u app.py",
+            &["must be followed by `-m MODULE` or a script file"][..],
+        ),
+    ] {
+        let project = copy_example("flask-web");
+        set_config(
+            project.path(),
+            "web = \"gunicorn -c gunicorn.conf.py app:app\"",
+            &format!("web = \"{web}\""),
+        );
+        let mut expected = vec!["the web command", "fix: `web` in [tool.lambdaship]"];
+        expected.extend_from_slice(phrases);
+        build(project.path(), &[]).assert_failed_with(project.path(), &expected);
+    }
+}
