@@ -7,7 +7,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::ProjectError;
-use crate::function::{FunctionSpec, Handler, Memory, Timeout, check_function_name};
+use crate::function::{
+    FunctionSpec, Handler, Memory, Timeout, check_bucket_name, check_function_name, check_role,
+};
 use crate::http::HttpConfig;
 use crate::pyproject::normalize_package_name;
 use crate::target::{Architecture, Layout, Runtime};
@@ -43,6 +45,8 @@ pub(crate) struct RawConfig {
     http: Option<HttpConfig>,
     web: Option<String>,
     web_port: Option<i64>,
+    role: Option<String>,
+    s3_bucket: Option<String>,
     #[serde(default)]
     functions: BTreeMap<String, RawConfig>,
 }
@@ -82,6 +86,11 @@ impl RawConfig {
                 None => self.web.clone().or_else(|| defaults.web.clone()),
             },
             web_port: self.web_port.or(defaults.web_port),
+            role: self.role.clone().or_else(|| defaults.role.clone()),
+            s3_bucket: self
+                .s3_bucket
+                .clone()
+                .or_else(|| defaults.s3_bucket.clone()),
             functions: BTreeMap::new(),
         }
     }
@@ -298,8 +307,20 @@ impl ConfigResolver<'_> {
         http.check().map_err(|(field, message)| {
             ProjectError::invalid(self.path, format!("{section} http.{field}"), message)
         })?;
+        if let Some(role) = &raw.role {
+            check_role(role).map_err(|message| {
+                ProjectError::invalid(self.path, format!("{section} role"), message)
+            })?;
+        }
+        if let Some(bucket) = &raw.s3_bucket {
+            check_bucket_name(bucket).map_err(|message| {
+                ProjectError::invalid(self.path, format!("{section} s3_bucket"), message)
+            })?;
+        }
         Ok(FunctionSpec {
             name,
+            role: raw.role.clone(),
+            s3_bucket: raw.s3_bucket.clone(),
             handler,
             http,
             web,

@@ -41,6 +41,11 @@ pub struct FunctionSpec {
     pub http: HttpConfig,
     /// Set for a web app run behind the adapter (`web = "..."`) instead of `handler`.
     pub web: Option<WebApp>,
+    /// The execution role `deploy` gives the function: an IAM role ARN or name; unset, deploy
+    /// keeps the deployed function's role or creates one.
+    pub role: Option<String>,
+    /// The S3 bucket `deploy` uploads code over the direct-upload limit to.
+    pub s3_bucket: Option<String>,
 }
 
 impl FunctionSpec {
@@ -174,6 +179,60 @@ pub fn check_function_name(name: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "`{name}` is not a valid Lambda function name: use 1-64 letters, digits, `-` or `_`"
+        ))
+    }
+}
+
+/// Checks a `role` setting: an IAM role ARN (`arn:PARTITION:iam::ACCOUNT:role/NAME`) or a
+/// role name (1-64 of letters, digits and `+=,.@_-`).
+pub fn check_role(role: &str) -> Result<(), String> {
+    let name = match role.strip_prefix("arn:") {
+        Some(rest) => {
+            let parts: Vec<&str> = rest.splitn(5, ':').collect();
+            let well_formed = parts.len() == 5
+                && parts[0].starts_with("aws")
+                && parts[1] == "iam"
+                && parts[2].is_empty()
+                && parts[3].len() == 12
+                && parts[3].chars().all(|c| c.is_ascii_digit())
+                && parts[4].starts_with("role/");
+            if !well_formed {
+                return Err(format!(
+                    "`{role}` is not an IAM role ARN: write `arn:aws:iam::123456789012:role/NAME`, or just the role name"
+                ));
+            }
+            parts[4].rsplit('/').next().unwrap_or_default()
+        }
+        None => role,
+    };
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a valid IAM role name: use 1-64 letters, digits or `+=,.@_-`"
+        ))
+    }
+}
+
+/// Checks an `s3_bucket` setting against S3's bucket naming rules.
+pub fn check_bucket_name(bucket: &str) -> Result<(), String> {
+    let valid = (3..=63).contains(&bucket.len())
+        && bucket
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+        && bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && bucket.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && !bucket.contains("..");
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{bucket}` is not a valid S3 bucket name: use 3-63 lowercase letters, digits, `.` and `-`, starting and ending with a letter or digit"
         ))
     }
 }

@@ -21,7 +21,7 @@ pub use config::{
     DEFAULT_HANDLER, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, DependencySelection, Overrides,
 };
 pub use error::ProjectError;
-pub use function::{FunctionSpec, Handler};
+pub use function::{FunctionSpec, Handler, check_bucket_name, check_role};
 pub use http::{Api, CorsConfig, HttpConfig, MediaType, PayloadFormat, Stage, UrlInvokeMode};
 pub use lock::{LockFile, LockedPackage};
 pub use pyproject::normalize_package_name;

@@ -1,5 +1,6 @@
 //! The `lambdaship` command: parses arguments, calls the library crates, renders results.
 
+mod deploy;
 mod dev;
 mod invoke;
 mod progress;
@@ -30,6 +31,8 @@ enum Command {
     Dev(dev::DevArgs),
     /// Serve a local AWS Lambda API (aws CLI, boto3, SDKs via --endpoint-url) that runs functions here.
     Server(server::ServerArgs),
+    /// Build, then create or update the functions on AWS Lambda (or any Lambda API endpoint), changing only what differs.
+    Deploy(deploy::DeployArgs),
 }
 
 #[derive(Args)]
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Invoke(args) => invoke::run(args),
         Command::Dev(args) => dev::run(args),
         Command::Server(args) => server::run(args),
+        Command::Deploy(args) => deploy::run(args),
     }
 }
 

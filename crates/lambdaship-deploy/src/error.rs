@@ -1,0 +1,139 @@
+//! Why a deploy stopped, worded for the person running it: what failed, where, and what
+//! to do about it. Secrets never appear: only key ids and ARNs do.
+
+use std::error::Error;
+
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+/// A failed deploy.
+#[derive(Debug, thiserror::Error)]
+pub enum DeployError {
+    /// No region from the flag, the environment or the profile.
+    #[error(
+        "no AWS region: pass --region, set AWS_REGION, or set `region` in the profile in ~/.aws/config"
+    )]
+    NoRegion,
+    /// The credential chain found nothing usable.
+    #[error(
+        "no AWS credentials{}: {detail}\n  looked in: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the profile in ~/.aws/credentials and ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE), web identity (AWS_WEB_IDENTITY_TOKEN_FILE), container credentials and instance metadata\n  fix: set the variables, run `aws configure`, or pass --profile NAME",
+        profile.as_ref().map(|p| format!(" for profile `{p}`")).unwrap_or_default()
+    )]
+    NoCredentials {
+        /// What the chain said.
+        detail: String,
+        /// The profile asked for.
+        profile: Option<String>,
+    },
+    /// The project or the build failed before anything was sent.
+    #[error("{0}")]
+    Build(String),
+    /// A step's call failed after the SDK's retries.
+    #[error(
+        "{step} failed: {reason}\n  steps before it are done (shown above); deploy again once fixed: it changes only what still differs"
+    )]
+    Step {
+        /// The step, e.g. `update the code of hello`.
+        step: String,
+        /// Why, from the service's answer.
+        reason: String,
+    },
+    /// The deployed state does not allow the deploy (another package type, a missing role).
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// A step's failure from an SDK error: the service's code and message, with the action
+/// named when it was denied and the endpoint named when it could not be reached.
+pub(crate) fn step_failed<E, R>(
+    step: impl Into<String>,
+    action: &str,
+    error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> DeployError
+where
+    E: ProvideErrorMetadata + Error + 'static,
+    R: std::fmt::Debug + HasStatus,
+{
+    DeployError::Step {
+        step: step.into(),
+        reason: describe(action, error),
+    }
+}
+
+/// The reason an SDK call failed, in one line.
+pub(crate) fn describe<E, R>(
+    action: &str,
+    error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> String
+where
+    E: ProvideErrorMetadata + Error + 'static,
+    R: std::fmt::Debug + HasStatus,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    match error {
+        SdkError::ServiceError(service) => {
+            let inner = service.err();
+            let Some(code) = inner.code() else {
+                // No error code: the endpoint does not speak this API (or a proxy answered).
+                return format!(
+                    "{action} answered HTTP {} without an AWS error; does the endpoint serve this API?",
+                    HasStatus::status(service.raw())
+                );
+            };
+            let message = inner.message().unwrap_or("no message");
+            if is_access_denied(code) {
+                format!(
+                    "{action} was denied ({code}: {message}); allow `{action}` in the IAM policy of the credentials used"
+                )
+            } else {
+                format!("{action} answered {code}: {message}")
+            }
+        }
+        SdkError::DispatchFailure(failure) => format!(
+            "{action} could not be sent: {}",
+            DisplayErrorContext(error).to_string().trim_end_matches('.')
+        )
+        .replace(
+            "dispatch failure",
+            if failure.is_io() {
+                "the endpoint cannot be reached (is the URL or the region right?)"
+            } else {
+                "dispatch failure"
+            },
+        ),
+        SdkError::TimeoutError(_) => format!("{action} timed out"),
+        _ => format!("{action} failed: {}", DisplayErrorContext(error)),
+    }
+}
+
+/// The service error code of an SDK error, if the service answered one.
+pub(crate) fn code_of<E, R>(
+    error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> Option<&str>
+where
+    E: ProvideErrorMetadata,
+{
+    error
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+}
+
+fn is_access_denied(code: &str) -> bool {
+    matches!(
+        code,
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError"
+    )
+}
+
+/// The HTTP status of a raw answer (every SDK call's raw answer is an HTTP response; the
+/// SDK error type is generic over it).
+pub(crate) trait HasStatus {
+    /// The status code.
+    fn status(&self) -> u16;
+}
+
+impl HasStatus for aws_smithy_runtime_api::http::Response {
+    fn status(&self) -> u16 {
+        self.status().as_u16()
+    }
+}

@@ -1,0 +1,232 @@
+//! `--url`: a function URL with the auth type asked for, and for a public URL the two
+//! resource-policy statements Lambda requires since October 2025 (InvokeFunctionUrl with
+//! AuthType NONE, and InvokeFunction when invoked via a function URL).
+
+use std::collections::HashSet;
+
+use aws_sdk_lambda::types::{FunctionUrlAuthType, InvokeMode};
+use lambdaship_project::FunctionSpec;
+use lambdaship_project::UrlInvokeMode;
+
+use crate::error::{DeployError, code_of, step_failed};
+use crate::report::{Change, EndpointReport, FunctionReport};
+use crate::{Context, UrlAuth};
+
+/// Statement ids of the public URL's permissions, so later deploys find them.
+const PUBLIC_URL_SID: &str = "lambdaship-url-public";
+const PUBLIC_INVOKE_SID: &str = "lambdaship-url-invoke";
+
+/// Creates or updates the function URL and its permissions.
+pub(crate) async fn upsert(
+    context: &Context<'_>,
+    spec: &FunctionSpec,
+    qualifier: Option<&str>,
+    auth: UrlAuth,
+    report: &FunctionReport,
+) -> Result<EndpointReport, DeployError> {
+    let name = &spec.name;
+    if report.arn.is_none() {
+        context.tell(&format!("url of {name}"), Change::Created, "");
+        return Ok(EndpointReport {
+            change: Change::Created,
+            url: None,
+            api_id: None,
+        });
+    }
+    let want_auth = match auth {
+        UrlAuth::Public => FunctionUrlAuthType::None,
+        UrlAuth::Iam => FunctionUrlAuthType::AwsIam,
+    };
+    let want_mode = match spec.http.invoke_mode {
+        Some(UrlInvokeMode::ResponseStream) => InvokeMode::ResponseStream,
+        _ => InvokeMode::Buffered,
+    };
+    let lambda = &context.clients.lambda;
+    let current = match lambda
+        .get_function_url_config()
+        .function_name(name)
+        .set_qualifier(qualifier.map(str::to_string))
+        .send()
+        .await
+    {
+        Ok(found) => Some(found),
+        Err(error) if code_of(&error) == Some("ResourceNotFoundException") => None,
+        Err(error) => {
+            return Err(step_failed(
+                format!("looking up the URL of `{name}`"),
+                "lambda:GetFunctionUrlConfig",
+                &error,
+            ));
+        }
+    };
+    let (mut change, mut url) = match &current {
+        None => (Change::Created, None),
+        Some(found) => {
+            let mode = found.invoke_mode().cloned().unwrap_or(InvokeMode::Buffered);
+            let same = *found.auth_type() == want_auth && mode == want_mode;
+            let change = if same {
+                Change::Unchanged
+            } else {
+                Change::Updated
+            };
+            (change, Some(found.function_url().to_string()))
+        }
+    };
+    if !context.dry_run() {
+        match change {
+            Change::Created => {
+                let created = lambda
+                    .create_function_url_config()
+                    .function_name(name)
+                    .set_qualifier(qualifier.map(str::to_string))
+                    .auth_type(want_auth.clone())
+                    .invoke_mode(want_mode.clone())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        step_failed(
+                            format!("creating the URL of `{name}`"),
+                            "lambda:CreateFunctionUrlConfig",
+                            &e,
+                        )
+                    })?;
+                url = Some(created.function_url().to_string());
+            }
+            Change::Updated => {
+                lambda
+                    .update_function_url_config()
+                    .function_name(name)
+                    .set_qualifier(qualifier.map(str::to_string))
+                    .auth_type(want_auth.clone())
+                    .invoke_mode(want_mode.clone())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        step_failed(
+                            format!("updating the URL of `{name}`"),
+                            "lambda:UpdateFunctionUrlConfig",
+                            &e,
+                        )
+                    })?;
+            }
+            Change::Unchanged => {}
+        }
+    }
+    let permissions_changed = if current.is_none() && context.dry_run() {
+        false
+    } else {
+        align_permissions(context, name, qualifier, auth == UrlAuth::Public).await?
+    };
+    if permissions_changed && change == Change::Unchanged {
+        change = Change::Updated;
+    }
+    context.tell(
+        &format!("url of {name}"),
+        change,
+        &format!("{} ({})", url.as_deref().unwrap_or(""), want_auth.as_str()),
+    );
+    Ok(EndpointReport {
+        change,
+        url,
+        api_id: None,
+    })
+}
+
+/// Adds the public statements when `public`, removes lambdaship's when not; whether any
+/// was (or would be) changed.
+async fn align_permissions(
+    context: &Context<'_>,
+    name: &str,
+    qualifier: Option<&str>,
+    public: bool,
+) -> Result<bool, DeployError> {
+    let present = statement_ids(context, name, qualifier).await?;
+    let lambda = &context.clients.lambda;
+    let mut changed = false;
+    for sid in [PUBLIC_URL_SID, PUBLIC_INVOKE_SID] {
+        let has = present.contains(sid);
+        if has == public {
+            continue;
+        }
+        changed = true;
+        if context.dry_run() {
+            continue;
+        }
+        if public {
+            let request = lambda
+                .add_permission()
+                .function_name(name)
+                .set_qualifier(qualifier.map(str::to_string))
+                .statement_id(sid)
+                .principal("*");
+            let request = if sid == PUBLIC_URL_SID {
+                request
+                    .action("lambda:InvokeFunctionUrl")
+                    .function_url_auth_type(FunctionUrlAuthType::None)
+            } else {
+                request
+                    .action("lambda:InvokeFunction")
+                    .invoked_via_function_url(true)
+            };
+            request.send().await.map_err(|e| {
+                step_failed(
+                    format!("allowing public calls to the URL of `{name}`"),
+                    "lambda:AddPermission",
+                    &e,
+                )
+            })?;
+        } else {
+            lambda
+                .remove_permission()
+                .function_name(name)
+                .set_qualifier(qualifier.map(str::to_string))
+                .statement_id(sid)
+                .send()
+                .await
+                .map_err(|e| {
+                    step_failed(
+                        format!("removing the public permission `{sid}` of `{name}`"),
+                        "lambda:RemovePermission",
+                        &e,
+                    )
+                })?;
+        }
+    }
+    Ok(changed)
+}
+
+/// The statement ids in the function's resource policy.
+pub(crate) async fn statement_ids(
+    context: &Context<'_>,
+    name: &str,
+    qualifier: Option<&str>,
+) -> Result<HashSet<String>, DeployError> {
+    let answer = context
+        .clients
+        .lambda
+        .get_policy()
+        .function_name(name)
+        .set_qualifier(qualifier.map(str::to_string))
+        .send()
+        .await;
+    let policy = match answer {
+        Ok(found) => found.policy().unwrap_or("{}").to_string(),
+        Err(error) if code_of(&error) == Some("ResourceNotFoundException") => {
+            return Ok(HashSet::new());
+        }
+        Err(error) => {
+            return Err(step_failed(
+                format!("reading the resource policy of `{name}`"),
+                "lambda:GetPolicy",
+                &error,
+            ));
+        }
+    };
+    let document: serde_json::Value = serde_json::from_str(&policy).unwrap_or_default();
+    Ok(document["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["Sid"].as_str().map(str::to_string))
+        .collect())
+}
