@@ -25,6 +25,50 @@ pub struct Target {
 /// exponential backoff and jitter between tries.
 const MAX_ATTEMPTS: u32 = 6;
 
+/// The regions AWS Lambda runs in (2026). Checked before any call: a mistyped region
+/// otherwise surfaces as a host-name lookup failure after the SDK's retries.
+pub const KNOWN_REGIONS: &[&str] = &[
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eusc-de-east-1",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+];
+
 /// The clients of the services a deploy touches.
 pub struct Clients {
     /// Lambda.
@@ -66,6 +110,13 @@ impl Clients {
                 profile: target.profile.clone(),
             })?;
         let endpoint_url = sdk.endpoint_url().map(str::to_string);
+        let lambda_endpoint_set = std::env::var_os("AWS_ENDPOINT_URL_LAMBDA").is_some();
+        if endpoint_url.is_none()
+            && !lambda_endpoint_set
+            && !KNOWN_REGIONS.contains(&region.as_str())
+        {
+            return Err(DeployError::UnknownRegion(region));
+        }
         // A local S3 (an emulator) has no per-bucket host names.
         let s3_config = aws_sdk_s3::config::Builder::from(&sdk)
             .force_path_style(

@@ -14,6 +14,11 @@ pub enum DeployError {
         "no AWS region: pass --region, set AWS_REGION, or set `region` in the profile in ~/.aws/config"
     )]
     NoRegion,
+    /// A region AWS Lambda does not run in.
+    #[error(
+        "unknown AWS region `{0}`: Lambda runs in us-east-1, eu-west-1, ap-southeast-2 and the other regions listed by `aws account list-regions`; fix --region, AWS_REGION or the profile's region (for a region newer than this lambdaship, set AWS_ENDPOINT_URL_LAMBDA=https://lambda.REGION.amazonaws.com)"
+    )]
+    UnknownRegion(String),
     /// The credential chain found nothing usable.
     #[error(
         "no AWS credentials{}: {detail}\n  looked in: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, the profile in ~/.aws/credentials and ~/.aws/config (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE), web identity (AWS_WEB_IDENTITY_TOKEN_FILE), container credentials and instance metadata\n  fix: set the variables, run `aws configure`, or pass --profile NAME",

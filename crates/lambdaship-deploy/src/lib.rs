@@ -12,6 +12,7 @@ mod function;
 mod http_api;
 mod layer;
 mod release;
+pub mod remote;
 pub mod report;
 mod role;
 mod upload;

@@ -48,14 +48,25 @@ pub(crate) async fn publish(
         });
     }
     let existing = versions(context, name).await?;
-    let version = if context.dry_run() {
-        if report.changed() || existing.is_empty() {
-            context.tell(&format!("version of {name}"), Change::Created, "");
-            None
-        } else {
-            let newest = existing.iter().filter_map(|v| v.parse::<u64>().ok()).max();
-            newest.map(|v| v.to_string())
+    let newest = existing.iter().filter_map(|v| v.parse::<u64>().ok()).max();
+    let unchanged_since = match newest {
+        Some(newest) if !report.changed() => {
+            same_as_latest(context, name, &newest.to_string()).await?
         }
+        _ => false,
+    };
+    let version = if unchanged_since {
+        // Lambda would hand back this version; some emulators publish another one.
+        let newest = newest.map(|v| v.to_string());
+        context.tell(
+            &format!("version {} of {name}", newest.as_deref().unwrap_or("")),
+            Change::Unchanged,
+            "",
+        );
+        newest
+    } else if context.dry_run() {
+        context.tell(&format!("version of {name}"), Change::Created, "");
+        None
     } else {
         let published = context
             .clients
@@ -86,6 +97,49 @@ pub(crate) async fn publish(
         None => None,
     };
     Ok(Release { version, alias })
+}
+
+/// Whether `version` has $LATEST's code and configuration, so publishing would give it back.
+async fn same_as_latest(
+    context: &Context<'_>,
+    name: &str,
+    version: &str,
+) -> Result<bool, DeployError> {
+    let mut contents = Vec::new();
+    for qualifier in ["$LATEST", version] {
+        let configuration = context
+            .clients
+            .lambda
+            .get_function_configuration()
+            .function_name(name)
+            .qualifier(qualifier)
+            .send()
+            .await
+            .map_err(|e| {
+                step_failed(
+                    format!("reading version {qualifier} of `{name}`"),
+                    "lambda:GetFunctionConfiguration",
+                    &e,
+                )
+            })?;
+        let mut environment: Vec<(String, String)> = configuration
+            .environment()
+            .and_then(|e| e.variables())
+            .map(|v| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        environment.sort();
+        contents.push(serde_json::json!({
+            "code": configuration.code_sha256(),
+            "handler": configuration.handler(),
+            "runtime": configuration.runtime().map(|r| r.as_str()),
+            "memory": configuration.memory_size(),
+            "timeout": configuration.timeout(),
+            "role": configuration.role(),
+            "environment": environment,
+            "layers": configuration.layers().iter().map(|l| l.arn()).collect::<Vec<_>>(),
+        }));
+    }
+    Ok(contents[0] == contents[1])
 }
 
 /// The function's published version numbers.

@@ -38,6 +38,19 @@ pub struct InvokeArgs {
     /// private /tmp, read-only as on Lambda (Linux).
     #[arg(long)]
     isolate: bool,
+    /// Invoke the function deployed at this Lambda API endpoint (e.g. `lambdaship server`)
+    /// through the Invoke API instead of building and running it here; needs --function.
+    #[arg(long, value_name = "URL")]
+    endpoint_url: Option<String>,
+    /// Invoke the function deployed on AWS Lambda (default credentials and region).
+    #[arg(long, conflicts_with = "endpoint_url")]
+    remote: bool,
+    /// With --endpoint-url or --remote: the AWS region.
+    #[arg(long, value_name = "REGION")]
+    region: Option<String>,
+    /// With --endpoint-url or --remote: the version or alias to invoke.
+    #[arg(long, value_name = "VERSION|ALIAS")]
+    qualifier: Option<String>,
 }
 
 /// Runs the command; the exit status is 0 on success, 1 on a function error, 2 otherwise.
@@ -77,6 +90,9 @@ fn read_event(source: Option<&PathBuf>) -> Result<bytes::Bytes, String> {
 
 fn invoke(args: InvokeArgs) -> Result<u8, String> {
     let payload = read_event(args.event.as_ref())?;
+    if args.endpoint_url.is_some() || args.remote {
+        return invoke_deployed(&args, payload.to_vec());
+    }
     let overrides = Overrides {
         runtime: args.runtime,
         ..Overrides::default()
@@ -163,5 +179,50 @@ fn invoke(args: InvokeArgs) -> Result<u8, String> {
         } else {
             0
         })
+    })
+}
+
+/// `--endpoint-url`/`--remote`: the deployed function through the Invoke API; the log tail
+/// goes to stderr, the result to stdout.
+fn invoke_deployed(args: &InvokeArgs, payload: Vec<u8>) -> Result<u8, String> {
+    let function = args.function.clone().ok_or(
+        "--endpoint-url and --remote invoke a deployed function: name it with --function NAME",
+    )?;
+    let target = lambdaship_deploy::Target {
+        endpoint_url: args.endpoint_url.clone(),
+        region: args.region.clone(),
+        profile: None,
+    };
+    let tokio = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let answer = tokio
+        .block_on(async {
+            let clients = lambdaship_deploy::Clients::connect(&target).await?;
+            lambdaship_deploy::remote::invoke(
+                &clients,
+                &function,
+                args.qualifier.as_deref(),
+                payload,
+            )
+            .await
+        })
+        .map_err(|e| e.to_string())?;
+    if !answer.log_tail.is_empty() {
+        eprint!("{}", answer.log_tail);
+        if !answer.log_tail.ends_with('\n') {
+            eprintln!();
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(&answer.payload);
+    if std::io::stdout().is_terminal() {
+        let _ = stdout.write_all(b"\n");
+    }
+    let _ = stdout.flush();
+    Ok(match answer.function_error {
+        Some(_) => FUNCTION_ERROR,
+        None => 0,
     })
 }

@@ -1,0 +1,550 @@
+//! `lambdaship deploy` against real peers: moto's server (a real AWS API emulator for IAM,
+//! Lambda, S3 and API Gateway v2) and `lambdaship server` (which also runs what it gets).
+//! What the endpoint holds afterwards is read back with boto3 (fixtures/deploy_state.py).
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use common::server::{LocalServer, dummy_credentials, tools_python};
+use common::{lambdaship, repo_root, run, write};
+use serde_json::Value;
+
+/// The secret key every deploy here runs with: it must never appear in what deploy prints.
+const SECRET: &str = "lambdaship-test-secret-never-printed";
+
+fn fixture(name: &str) -> PathBuf {
+    repo_root()
+        .join("crates/lambdaship/tests/fixtures")
+        .join(name)
+}
+
+/// moto's server on a free port, with AWS's managed policies loaded (deploy attaches
+/// AWSLambdaBasicExecutionRole to the role it creates).
+fn moto() -> LocalServer {
+    let mut command = tools_python(&fixture("moto_server.py"), &[]);
+    command.env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
+    LocalServer::spawn(command, "moto listening on ")
+}
+
+/// A small requirements.txt project, `demo`, in the layers layout.
+fn demo_project(root: &Path) -> PathBuf {
+    let dir = root.join("demo");
+    write(&dir, "requirements.txt", "idna==3.9\n");
+    write(
+        &dir,
+        "lambda_function.py",
+        "import idna\n\ndef lambda_handler(event, context):\n    print('handling', event)\n    return {'host': idna.encode(event.get('host', 'bücher.example')).decode()}\n",
+    );
+    write(
+        &dir,
+        "pyproject.toml",
+        "[tool.lambdaship]\nname = \"demo\"\nlayout = \"layers\"\nruntime = \"python3.11\"\n",
+    );
+    dir
+}
+
+fn deploy_command(endpoint: &str, project: &Path, args: &[&str]) -> Command {
+    let mut command = lambdaship();
+    for (key, value) in dummy_credentials() {
+        command.env(key, value);
+    }
+    command
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .arg("deploy")
+        .arg(project)
+        .args(["--endpoint-url", endpoint])
+        .args(args);
+    command
+}
+
+fn run_deploy(command: Command) -> Output {
+    let output = run(command, Duration::from_secs(600), "lambdaship deploy");
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!all.contains(SECRET), "the secret key was printed:\n{all}");
+    output
+}
+
+/// Deploys with `--json` and returns the report; fails the test when deploy fails.
+fn deploy(endpoint: &str, project: &Path, args: &[&str]) -> Value {
+    let mut args = args.to_vec();
+    args.push("--json");
+    let output = run_deploy(deploy_command(endpoint, project, &args));
+    assert!(
+        output.status.success(),
+        "deploy {args:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Deploys expecting a failure; returns stderr.
+fn deploy_fails(command: Command) -> String {
+    let output = run_deploy(command);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(2), "stderr:\n{stderr}");
+    stderr
+}
+
+/// What the endpoint holds: the function, layer version counts, policy, URL, roles, and
+/// with `all` the HTTP APIs and S3 objects.
+fn snapshot(endpoint: &str, function: &str, all: bool) -> Value {
+    let mut args = vec![endpoint, "snapshot", function];
+    if all {
+        args.push("--all");
+    }
+    let output = run(
+        tools_python(&fixture("deploy_state.py"), &args),
+        Duration::from_secs(60),
+        "deploy_state.py snapshot",
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn only_function(report: &Value) -> &Value {
+    let functions = report["functions"].as_array().unwrap();
+    assert_eq!(functions.len(), 1, "{report:#}");
+    &functions[0]
+}
+
+/// Every change in a function's report.
+fn changes(function: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    for key in ["role", "code", "configuration", "alias", "url", "http_api"] {
+        if let Some(change) = function[key]["change"].as_str() {
+            found.push(format!("{key}={change}"));
+        }
+    }
+    for layer in function["layers"].as_array().unwrap() {
+        found.push(format!("layer={}", layer["change"].as_str().unwrap()));
+    }
+    found
+}
+
+#[test]
+fn deploys_to_moto_then_changes_only_what_differs() {
+    let moto = moto();
+    let root = tempfile::tempdir().unwrap();
+    let project = demo_project(root.path());
+
+    // First deploy: role, layer, function and public URL are created.
+    let first = deploy(&moto.endpoint, &project, &["--url"]);
+    let function = only_function(&first);
+    assert_eq!(
+        changes(function),
+        [
+            "role=created",
+            "code=created",
+            "configuration=created",
+            "url=created",
+            "layer=created"
+        ],
+        "{first:#}"
+    );
+    assert!(first["bytes_uploaded"].as_u64().unwrap() > 100_000);
+    let state = snapshot(&moto.endpoint, "demo", false);
+    assert!(
+        state["roles"]
+            .as_array()
+            .unwrap()
+            .contains(&"lambdaship-demo".into()),
+        "{state:#}"
+    );
+    assert_eq!(state["layers"]["demo-layer"], 1, "{state:#}");
+    assert_eq!(state["function"]["Layers"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        state["function"]["CodeSha256"],
+        function["code"]["code_sha256"]
+    );
+    assert_eq!(state["url"]["AuthType"], "NONE");
+    assert_eq!(
+        state["policy_sids"],
+        serde_json::json!(["lambdaship-url-invoke", "lambdaship-url-public"])
+    );
+
+    // An immediate second deploy uploads nothing and changes nothing.
+    let second = deploy(&moto.endpoint, &project, &["--url"]);
+    let function = only_function(&second);
+    assert!(
+        changes(function).iter().all(|c| c.ends_with("=unchanged")),
+        "{second:#}"
+    );
+    assert_eq!(second["bytes_uploaded"], 0);
+    assert_eq!(snapshot(&moto.endpoint, "demo", false), state);
+
+    // An app edit updates the code only.
+    write(
+        &project,
+        "lambda_function.py",
+        "import idna\n\ndef lambda_handler(event, context):\n    return {'edited': True}\n",
+    );
+    let edited = deploy(&moto.endpoint, &project, &["--url"]);
+    let function = only_function(&edited);
+    assert_eq!(
+        changes(function),
+        [
+            "code=updated",
+            "configuration=unchanged",
+            "url=unchanged",
+            "layer=unchanged"
+        ],
+        "{edited:#}"
+    );
+    let after_edit = snapshot(&moto.endpoint, "demo", false);
+    assert_ne!(
+        after_edit["function"]["CodeSha256"],
+        state["function"]["CodeSha256"]
+    );
+    assert_eq!(after_edit["layers"]["demo-layer"], 1);
+
+    // A dependency change publishes a new layer version and attaches it.
+    write(&project, "requirements.txt", "idna==3.10\n");
+    let upgraded = deploy(&moto.endpoint, &project, &[]);
+    let function = only_function(&upgraded);
+    assert_eq!(
+        changes(function),
+        ["code=unchanged", "configuration=updated", "layer=created"],
+        "{upgraded:#}"
+    );
+    assert_eq!(
+        function["configuration"]["fields"],
+        serde_json::json!(["Layers"])
+    );
+    let after_upgrade = snapshot(&moto.endpoint, "demo", false);
+    assert_eq!(after_upgrade["layers"]["demo-layer"], 2);
+    assert_eq!(
+        after_upgrade["function"]["CodeSha256"],
+        after_edit["function"]["CodeSha256"]
+    );
+
+    // A configuration change updates the configuration only.
+    let pyproject = project.join("pyproject.toml");
+    let text = std::fs::read_to_string(&pyproject).unwrap();
+    std::fs::write(&pyproject, format!("{text}memory = 256\n")).unwrap();
+    let configured = deploy(&moto.endpoint, &project, &[]);
+    let function = only_function(&configured);
+    assert_eq!(
+        changes(function),
+        ["code=unchanged", "configuration=updated", "layer=unchanged"],
+        "{configured:#}"
+    );
+    assert_eq!(
+        function["configuration"]["fields"],
+        serde_json::json!(["MemorySize"])
+    );
+    let after_config = snapshot(&moto.endpoint, "demo", false);
+    assert_eq!(after_config["function"]["MemorySize"], 256);
+    assert_eq!(after_config["layers"]["demo-layer"], 2);
+
+    // --http-api: API, AWS_PROXY integration, $default route and stage, permission.
+    let with_api = deploy(&moto.endpoint, &project, &["--http-api"]);
+    let function = only_function(&with_api);
+    assert_eq!(function["http_api"]["change"], "created", "{with_api:#}");
+    let api_id = function["http_api"]["api_id"].as_str().unwrap().to_string();
+    let state = snapshot(&moto.endpoint, "demo", true);
+    let apis = state["apis"].as_array().unwrap();
+    assert_eq!(apis.len(), 1, "{state:#}");
+    let api = &apis[0];
+    assert_eq!(api["Name"], "lambdaship-demo");
+    assert_eq!(api["Integrations"][0]["IntegrationType"], "AWS_PROXY");
+    assert_eq!(api["Integrations"][0]["PayloadFormatVersion"], "2.0");
+    assert_eq!(api["Integrations"][0]["IntegrationUri"], function["arn"]);
+    assert_eq!(api["Routes"][0]["RouteKey"], "$default");
+    assert!(
+        api["Routes"][0]["Target"]
+            .as_str()
+            .unwrap()
+            .starts_with("integrations/")
+    );
+    assert_eq!(api["Stages"][0]["StageName"], "$default");
+    assert_eq!(api["Stages"][0]["AutoDeploy"], true);
+    assert!(
+        state["policy_sids"]
+            .as_array()
+            .unwrap()
+            .contains(&format!("lambdaship-http-api-{api_id}").into()),
+        "{state:#}"
+    );
+    let again = deploy(&moto.endpoint, &project, &["--http-api"]);
+    assert_eq!(only_function(&again)["http_api"]["change"], "unchanged");
+
+    // --alias publishes a version and points the alias at it, once.
+    let released = deploy(&moto.endpoint, &project, &["--alias", "live"]);
+    let function = only_function(&released);
+    assert_eq!(function["version"], "1", "{released:#}");
+    assert_eq!(function["alias"]["change"], "created");
+    let rereleased = deploy(&moto.endpoint, &project, &["--alias", "live"]);
+    let function = only_function(&rereleased);
+    assert_eq!(function["version"], "1", "{rereleased:#}");
+    assert_eq!(function["alias"]["change"], "unchanged");
+}
+
+#[test]
+fn a_dry_run_reads_and_plans_but_writes_nothing() {
+    let moto = moto();
+    let root = tempfile::tempdir().unwrap();
+    let project = demo_project(root.path());
+    let empty = snapshot(&moto.endpoint, "demo", true);
+
+    let plan = deploy(
+        &moto.endpoint,
+        &project,
+        &["--dry-run", "--url", "--http-api", "--alias", "live"],
+    );
+    assert_eq!(plan["dry_run"], true);
+    let function = only_function(&plan);
+    assert!(
+        changes(function).iter().all(|c| c.ends_with("=created")),
+        "{plan:#}"
+    );
+    assert_eq!(snapshot(&moto.endpoint, "demo", true), empty);
+
+    // Once deployed, a dry run after an edit plans a code update and sends nothing.
+    deploy(&moto.endpoint, &project, &["--url"]);
+    let deployed = snapshot(&moto.endpoint, "demo", true);
+    write(
+        &project,
+        "lambda_function.py",
+        "def lambda_handler(event, context):\n    return 2\n",
+    );
+    let output = run_deploy(deploy_command(
+        &moto.endpoint,
+        &project,
+        &["--dry-run", "--url"],
+    ));
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("would be updated"), "{stdout}");
+    assert_eq!(snapshot(&moto.endpoint, "demo", true), deployed);
+}
+
+#[test]
+fn a_zip_over_50_mb_goes_through_s3_once() {
+    let moto = moto();
+    let root = tempfile::tempdir().unwrap();
+    let project = demo_project(root.path());
+    // Random bytes do not compress: the zip stays over Lambda's direct-upload limit.
+    let mut blob = vec![0u8; 51 * 1024 * 1024];
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    for chunk in blob.chunks_mut(8) {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+    }
+    std::fs::write(project.join("data.bin"), blob).unwrap();
+    write(
+        &project,
+        "pyproject.toml",
+        "[tool.lambdaship]\nname = \"demo\"\nruntime = \"python3.11\"\ninclude = [\"lambda_function.py\", \"data.bin\"]\ns3_bucket = \"demo-artifacts\"\n",
+    );
+    let first = deploy(&moto.endpoint, &project, &[]);
+    let function = only_function(&first);
+    let location = function["code"]["s3_location"].as_str().unwrap();
+    assert!(
+        location.starts_with("s3://demo-artifacts/lambdaship/demo/"),
+        "{first:#}"
+    );
+    assert!(function["code"]["bytes_uploaded"].as_u64().unwrap() > 50 * 1024 * 1024);
+    let state = snapshot(&moto.endpoint, "demo", true);
+    assert_eq!(
+        state["objects"],
+        serde_json::json!([location.trim_start_matches("s3://")]),
+        "{state:#}"
+    );
+    assert_eq!(
+        state["function"]["CodeSha256"],
+        function["code"]["code_sha256"]
+    );
+
+    let second = deploy(&moto.endpoint, &project, &[]);
+    assert_eq!(second["bytes_uploaded"], 0, "{second:#}");
+    assert_eq!(only_function(&second)["code"]["change"], "unchanged");
+}
+
+#[test]
+fn failures_say_what_went_wrong_and_where() {
+    let moto = moto();
+    let root = tempfile::tempdir().unwrap();
+    let project = demo_project(root.path());
+
+    // No credentials anywhere: say where they were looked for.
+    let mut command = deploy_command(&moto.endpoint, &project, &[]);
+    command
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_EC2_METADATA_DISABLED", "true");
+    let stderr = deploy_fails(command);
+    assert!(stderr.contains("no AWS credentials"), "{stderr}");
+    assert!(stderr.contains("AWS_ACCESS_KEY_ID"), "{stderr}");
+    assert!(stderr.contains("--profile"), "{stderr}");
+
+    // No region.
+    let mut command = deploy_command(&moto.endpoint, &project, &[]);
+    command
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_DEFAULT_REGION");
+    let stderr = deploy_fails(command);
+    assert!(stderr.contains("no AWS region"), "{stderr}");
+
+    // A region Lambda does not run in (checked before any call to AWS).
+    let mut command = lambdaship();
+    for (key, value) in dummy_credentials() {
+        command.env(key, value);
+    }
+    command
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .args(["deploy", "--region", "mars-west-1"])
+        .arg(&project);
+    let stderr = deploy_fails(command);
+    assert!(
+        stderr.contains("unknown AWS region `mars-west-1`"),
+        "{stderr}"
+    );
+
+    // A configured role that does not exist.
+    let stderr = deploy_fails(deploy_command(
+        &moto.endpoint,
+        &project,
+        &["--role", "arn:aws:iam::123456789012:role/missing"],
+    ));
+    assert!(
+        stderr.contains("the role `arn:aws:iam::123456789012:role/missing` does not exist"),
+        "{stderr}"
+    );
+    let stderr = deploy_fails(deploy_command(
+        &moto.endpoint,
+        &project,
+        &["--role", "not a role"],
+    ));
+    assert!(
+        stderr.contains("--role: `not a role` is not a valid IAM role name"),
+        "{stderr}"
+    );
+
+    // A function of another package type.
+    let output = run(
+        tools_python(
+            &fixture("deploy_state.py"),
+            &[&moto.endpoint, "image-function", "demo"],
+        ),
+        Duration::from_secs(60),
+        "deploy_state.py image-function",
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = deploy_fails(deploy_command(&moto.endpoint, &project, &[]));
+    assert!(
+        stderr.contains("exists with package type Image"),
+        "{stderr}"
+    );
+
+    // An endpoint that does not answer: the step and the reason.
+    let stderr = deploy_fails(deploy_command("http://127.0.0.1:9", &project, &[]));
+    assert!(
+        stderr.contains("looking up the function `demo` failed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("cannot be reached"), "{stderr}");
+
+    // Bad flags are refused before anything is built or sent.
+    let stderr = deploy_fails(deploy_command(
+        &moto.endpoint,
+        &project,
+        &["--alias", "123"],
+    ));
+    assert!(
+        stderr.contains("--alias: `123` is not a valid alias name"),
+        "{stderr}"
+    );
+    let stderr = deploy_fails(deploy_command(
+        &moto.endpoint,
+        &project,
+        &["--s3-bucket", "No_Such"],
+    ));
+    assert!(
+        stderr.contains("--s3-bucket: `No_Such` is not a valid S3 bucket name"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn deploys_to_lambdaship_server_then_invokes_there() {
+    let state_dir = tempfile::tempdir().unwrap();
+    let server = LocalServer::start(state_dir.path(), &[]);
+    let root = tempfile::tempdir().unwrap();
+    let project = demo_project(root.path());
+
+    let first = deploy(&server.endpoint, &project, &["--url"]);
+    assert_eq!(
+        changes(only_function(&first)),
+        [
+            "role=created",
+            "code=created",
+            "configuration=created",
+            "url=created",
+            "layer=created"
+        ],
+        "{first:#}"
+    );
+    let state = snapshot(&server.endpoint, "demo", false);
+
+    // The deployed function runs there, with its log tail.
+    let mut invoke = lambdaship();
+    for (key, value) in dummy_credentials() {
+        invoke.env(key, value);
+    }
+    let event = root.path().join("event.json");
+    std::fs::write(&event, r#"{"host": "bücher.example"}"#).unwrap();
+    invoke
+        .args([
+            "invoke",
+            "--endpoint-url",
+            &server.endpoint,
+            "--function",
+            "demo",
+        ])
+        .arg("--event")
+        .arg(&event);
+    let output = run(
+        invoke,
+        Duration::from_secs(120),
+        "lambdaship invoke --endpoint-url",
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(stdout.trim(), r#"{"host": "xn--bcher-kva.example"}"#);
+    assert!(
+        stderr.contains("handling {'host': 'bücher.example'}"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("REPORT RequestId"), "{stderr}");
+
+    // A no-op redeploy: nothing sent, LastModified and CodeSha256 as they were.
+    let second = deploy(&server.endpoint, &project, &["--url"]);
+    assert!(
+        changes(only_function(&second))
+            .iter()
+            .all(|c| c.ends_with("=unchanged")),
+        "{second:#}"
+    );
+    assert_eq!(second["bytes_uploaded"], 0);
+    assert_eq!(snapshot(&server.endpoint, "demo", false), state);
+}
