@@ -9,6 +9,7 @@ pub mod blobs;
 pub mod engine;
 pub mod error;
 pub mod http;
+pub mod iam;
 pub mod logs;
 pub mod model;
 pub mod names;
