@@ -1,6 +1,6 @@
-//! The service's state in SQLite (WAL): one JSON document per function and per layer name,
-//! replaced in one transaction per API call, so a crash leaves the old document or the new
-//! one. Reads come from an in-memory copy updated after each commit.
+//! The service's state in SQLite (WAL): one JSON document per function, per layer name and
+//! per IAM role, replaced in one transaction per API call, so a crash leaves the old document
+//! or the new one. Reads come from an in-memory copy updated after each commit.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use crate::iam::model::RoleDoc;
 use crate::model::{FunctionDoc, LayerDoc};
 
 /// What a change does to a document.
@@ -23,11 +24,13 @@ pub enum Write<D> {
     Delete,
 }
 
-/// Functions and layers, durable in SQLite and mirrored in memory.
+/// Functions, layers and roles, durable in SQLite and mirrored in memory.
 pub struct Store {
     connection: Mutex<Connection>,
     functions: RwLock<BTreeMap<String, Arc<FunctionDoc>>>,
     layers: RwLock<BTreeMap<String, Arc<LayerDoc>>>,
+    /// Keyed by the lowercased role name: IAM names are unique regardless of case.
+    roles: RwLock<BTreeMap<String, Arc<RoleDoc>>>,
 }
 
 /// Why the state could not be opened.
@@ -58,6 +61,7 @@ pub enum StoreError {
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS functions (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS layers (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS roles (name TEXT PRIMARY KEY, doc TEXT NOT NULL);
 ";
 
 impl Store {
@@ -83,10 +87,12 @@ impl Store {
         connection.execute_batch(SCHEMA).map_err(database)?;
         let functions = load::<FunctionDoc>(&connection, "functions", &shown)?;
         let layers = load::<LayerDoc>(&connection, "layers", &shown)?;
+        let roles = load::<RoleDoc>(&connection, "roles", &shown)?;
         Ok(Store {
             connection: Mutex::new(connection),
             functions: RwLock::new(functions),
             layers: RwLock::new(layers),
+            roles: RwLock::new(roles),
         })
     }
 
@@ -110,6 +116,16 @@ impl Store {
         read(&self.layers).values().cloned().collect()
     }
 
+    /// The role stored under `key` (its lowercased name).
+    pub fn role(&self, key: &str) -> Option<Arc<RoleDoc>> {
+        read(&self.roles).get(key).cloned()
+    }
+
+    /// Every role, by lowercased name.
+    pub fn roles(&self) -> Vec<Arc<RoleDoc>> {
+        read(&self.roles).values().cloned().collect()
+    }
+
     /// Changes one function atomically: `change` sees the current document and decides;
     /// no other change runs in between; the result is committed before the in-memory copy
     /// changes.
@@ -130,13 +146,23 @@ impl Store {
         self.change(&self.layers, "layers", name, change)
     }
 
-    fn change<D: Serialize + Clone, T>(
+    /// Changes one role atomically, as [`Store::change_function`]; `key` is the lowercased
+    /// role name. The error type is the caller's: IAM answers in its own error shape.
+    pub fn change_role<T, E: From<ApiError>>(
+        &self,
+        key: &str,
+        change: impl FnOnce(Option<&RoleDoc>) -> Result<(Write<RoleDoc>, T), E>,
+    ) -> Result<T, E> {
+        self.change(&self.roles, "roles", key, change)
+    }
+
+    fn change<D: Serialize + Clone, T, E: From<ApiError>>(
         &self,
         mirror: &RwLock<BTreeMap<String, Arc<D>>>,
         table: &'static str,
         name: &str,
-        change: impl FnOnce(Option<&D>) -> Result<(Write<D>, T), ApiError>,
-    ) -> Result<T, ApiError> {
+        change: impl FnOnce(Option<&D>) -> Result<(Write<D>, T), E>,
+    ) -> Result<T, E> {
         // The connection's lock serialises writers: read, decide, commit, publish.
         let connection = self
             .connection

@@ -10,6 +10,7 @@
 //! role exists here.
 
 pub mod error;
+pub mod model;
 pub mod xml;
 
 /// IAM's API version, the only one answered.
