@@ -1,7 +1,8 @@
 //! A local AWS Lambda service: the Lambda REST API (functions, versions, aliases, layers,
 //! policies, tags, account settings and Invoke) that the aws CLI, boto3 and the SDKs reach
-//! with `--endpoint-url`, state that survives restarts (SQLite plus a content-addressed blob
-//! store), and invocations run on [`lambdaship_runtime`]'s execution environments.
+//! with `--endpoint-url`, IAM's role operations on the same port ([`iam`]), state that
+//! survives restarts (SQLite plus a content-addressed blob store), and invocations run on
+//! [`lambdaship_runtime`]'s execution environments.
 //!
 //! [`Service::open`] loads the state; [`Service::serve`] answers on a listener.
 
@@ -197,6 +198,7 @@ impl Service {
     fn control(&self, call: &Call) -> Result<Reply, ApiError> {
         let segments: Vec<&str> = call.segments.iter().map(String::as_str).collect();
         match (call.method.as_str(), segments.as_slice()) {
+            ("POST", []) if iam::is_query_call(call) => Ok(self.query_api(call)),
             ("POST", ["2015-03-31", "functions"]) => self.create_function(call),
             ("GET", ["2015-03-31", "functions"]) => self.list_functions(call),
             ("GET", ["2015-03-31", "functions", name]) => self.get_function(call, name),
