@@ -1,6 +1,6 @@
 //! `lambdaship server` end to end with real clients: the aws CLI (version 2) running the
-//! seeds' commands, boto3 driving every operation and error, and the server restarted,
-//! killed and hammered.
+//! seeds' commands, boto3 driving every operation and error, IAM's role operations on the
+//! same port, and the server restarted, killed and hammered.
 
 #![allow(clippy::unwrap_used)]
 
@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
-use common::server::{LocalServer, aws_lambda, tools_python};
+use common::server::{LocalServer, aws_iam, aws_lambda, tools_python, tools_python_code};
 use common::*;
 use serde_json::{Value, json};
 
@@ -335,4 +335,189 @@ fn a_killed_server_keeps_the_old_or_the_new_state() {
         text(&output),
         server.output()
     );
+}
+
+/// The trust policy `lambdaship deploy` gives the roles it creates.
+const TRUST_POLICY: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+
+const BASIC_EXECUTION: &str = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+
+/// An aws CLI command that AWS refused: exit code 254 and the error code in its message.
+fn refused(output: &Output, code: &str) {
+    assert_eq!(output.status.code(), Some(254), "{}", text(output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&format!("({code})")), "{}", text(output));
+}
+
+fn create_role(server: &LocalServer, name: &str, path: &str) -> Output {
+    aws_iam(
+        server,
+        &[
+            "create-role",
+            "--role-name",
+            name,
+            "--path",
+            path,
+            "--assume-role-policy-document",
+            TRUST_POLICY,
+            "--description",
+            "Execution role of <hello> & co",
+        ],
+    )
+}
+
+fn attached_policies(server: &LocalServer, name: &str) -> Value {
+    json_of(&aws_iam(
+        server,
+        &["list-attached-role-policies", "--role-name", name],
+    ))["AttachedPolicies"]
+        .clone()
+}
+
+#[test]
+fn the_aws_cli_and_boto3_manage_roles_on_the_lambda_port() {
+    let state = tempfile::tempdir().unwrap();
+    let server = LocalServer::start(state.path(), &[]);
+
+    let created =
+        json_of(&create_role(&server, "lambdaship-hello", "/service-role/"))["Role"].clone();
+    assert_eq!(
+        created["Arn"],
+        "arn:aws:iam::000000000000:role/service-role/lambdaship-hello"
+    );
+    assert_eq!(created["Path"], "/service-role/");
+    assert_eq!(created["Description"], "Execution role of <hello> & co");
+    assert_eq!(created["MaxSessionDuration"], 3600);
+    // The CLI decodes the URL-encoded document IAM returns.
+    let trust: Value = serde_json::from_str(TRUST_POLICY).unwrap();
+    assert_eq!(created["AssumeRolePolicyDocument"], trust);
+    let id = created["RoleId"].as_str().unwrap();
+    assert!(
+        id.len() == 21
+            && id.starts_with("AROA")
+            && id
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()),
+        "{id}"
+    );
+    assert!(created["CreateDate"].as_str().is_some(), "{created}");
+
+    // Names are found regardless of case, as IAM finds them.
+    let got = json_of(&aws_iam(
+        &server,
+        &["get-role", "--role-name", "LAMBDASHIP-HELLO"],
+    ))["Role"]
+        .clone();
+    assert_eq!(got["RoleId"], created["RoleId"]);
+    assert_eq!(got["CreateDate"], created["CreateDate"]);
+
+    let attached = aws_iam(
+        &server,
+        &[
+            "attach-role-policy",
+            "--role-name",
+            "lambdaship-hello",
+            "--policy-arn",
+            BASIC_EXECUTION,
+        ],
+    );
+    assert!(attached.status.success(), "{}", text(&attached));
+    assert_eq!(
+        attached_policies(&server, "lambdaship-hello"),
+        json!([{"PolicyName": "AWSLambdaBasicExecutionRole", "PolicyArn": BASIC_EXECUTION}])
+    );
+
+    refused(
+        &aws_iam(&server, &["get-role", "--role-name", "missing"]),
+        "NoSuchEntity",
+    );
+    refused(
+        &create_role(&server, "lambdaship-hello", "/"),
+        "EntityAlreadyExists",
+    );
+    refused(
+        &aws_iam(&server, &["delete-role", "--role-name", "lambdaship-hello"]),
+        "DeleteConflict",
+    );
+    refused(
+        &aws_iam(
+            &server,
+            &[
+                "create-role",
+                "--role-name",
+                "not json",
+                "--assume-role-policy-document",
+                "{}",
+            ],
+        ),
+        "ValidationError",
+    );
+    refused(&aws_iam(&server, &["list-users"]), "InvalidAction");
+
+    // boto3 parses the XML into its types, and Lambda on the same port takes the role.
+    let script = r#"
+import datetime, io, sys, zipfile
+import boto3
+endpoint = sys.argv[1]
+role = boto3.client("iam", endpoint_url=endpoint).get_role(RoleName="lambdaship-hello")["Role"]
+assert role["Arn"] == "arn:aws:iam::000000000000:role/service-role/lambdaship-hello", role
+assert isinstance(role["CreateDate"], datetime.datetime), role
+assert role["CreateDate"].tzinfo is not None, role
+assert role["AssumeRolePolicyDocument"]["Statement"][0]["Action"] == "sts:AssumeRole", role
+code = io.BytesIO()
+with zipfile.ZipFile(code, "w") as archive:
+    archive.writestr("lambda_function.py", "def lambda_handler(event, context):\n    return event\n")
+lam = boto3.client("lambda", endpoint_url=endpoint)
+created = lam.create_function(
+    FunctionName="uses-role", Runtime="python3.11", Role=role["Arn"],
+    Handler="lambda_function.lambda_handler", Code={"ZipFile": code.getvalue()})
+assert created["Role"] == role["Arn"], created
+print("BOTO3 OK")
+"#;
+    let output = run(
+        tools_python_code(script, &[&server.endpoint]),
+        Duration::from_secs(120),
+        "boto3 iam",
+    );
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("BOTO3 OK"));
+}
+
+#[test]
+fn roles_survive_a_restart() {
+    let state = tempfile::tempdir().unwrap();
+    let mut server = LocalServer::start(state.path(), &[]);
+    let created = json_of(&create_role(&server, "kept", "/"))["Role"].clone();
+    let attach = [
+        "attach-role-policy",
+        "--role-name",
+        "kept",
+        "--policy-arn",
+        BASIC_EXECUTION,
+    ];
+    assert!(aws_iam(&server, &attach).status.success());
+    server.stop();
+
+    let mut server = LocalServer::start(state.path(), &[]);
+    let got = json_of(&aws_iam(&server, &["get-role", "--role-name", "kept"]))["Role"].clone();
+    assert_eq!(got, created);
+    assert_eq!(
+        attached_policies(&server, "kept"),
+        json!([{"PolicyName": "AWSLambdaBasicExecutionRole", "PolicyArn": BASIC_EXECUTION}])
+    );
+    let mut detach = attach;
+    detach[0] = "detach-role-policy";
+    assert!(aws_iam(&server, &detach).status.success());
+    let deleted = aws_iam(&server, &["delete-role", "--role-name", "kept"]);
+    assert!(deleted.status.success(), "{}", text(&deleted));
+    server.stop();
+
+    // The deletion is kept too.
+    let server = LocalServer::start(state.path(), &[]);
+    refused(
+        &aws_iam(&server, &["get-role", "--role-name", "kept"]),
+        "NoSuchEntity",
+    );
+    let roles = json_of(&aws_iam(&server, &["list-roles"]));
+    assert_eq!(roles["Roles"], json!([]));
 }

@@ -169,6 +169,21 @@ pub fn aws_lambda(server: &LocalServer, dir: &Path, args: &[&str]) -> Output {
     run(command, Duration::from_secs(120), "aws lambda")
 }
 
+/// Runs `aws iam ARGS... --endpoint-url ENDPOINT`: IAM's calls go to the server too.
+pub fn aws_iam(server: &LocalServer, args: &[&str]) -> Output {
+    let mut command = aws_cli();
+    command
+        .arg("iam")
+        .args(args)
+        .args(["--endpoint-url", &server.endpoint]);
+    run(command, Duration::from_secs(120), "aws iam")
+}
+
+/// The tools' Python (with boto3), running the program `code` with `args`.
+pub fn tools_python_code(code: &str, args: &[&str]) -> Command {
+    tools_python(Path::new("-c"), &[&[code], args].concat())
+}
+
 /// The tools' Python (with boto3), running `script` with `args`.
 pub fn tools_python(script: &Path, args: &[&str]) -> Command {
     let python = super::repo_root().join(".tools/venv/bin/python");
