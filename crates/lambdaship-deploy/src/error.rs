@@ -3,6 +3,8 @@
 
 use std::error::Error;
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
@@ -50,14 +52,13 @@ pub enum DeployError {
 
 /// A step's failure from an SDK error: the service's code and message, with the action
 /// named when it was denied and the endpoint named when it could not be reached.
-pub(crate) fn step_failed<E, R>(
+pub(crate) fn step_failed<E>(
     step: impl Into<String>,
     action: &str,
-    error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    error: &SdkError<E, HttpResponse>,
 ) -> DeployError
 where
     E: ProvideErrorMetadata + Error + 'static,
-    R: std::fmt::Debug + HasStatus,
 {
     DeployError::Step {
         step: step.into(),
@@ -66,15 +67,10 @@ where
 }
 
 /// The reason an SDK call failed, in one line.
-pub(crate) fn describe<E, R>(
-    action: &str,
-    error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
-) -> String
+pub(crate) fn describe<E>(action: &str, error: &SdkError<E, HttpResponse>) -> String
 where
     E: ProvideErrorMetadata + Error + 'static,
-    R: std::fmt::Debug + HasStatus,
 {
-    use aws_smithy_runtime_api::client::result::SdkError;
     match error {
         SdkError::ServiceError(service) => {
             let inner = service.err();
@@ -82,7 +78,7 @@ where
                 // No error code: the endpoint does not speak this API (or a proxy answered).
                 return format!(
                     "{action} answered HTTP {} without an AWS error; does the endpoint serve this API?",
-                    HasStatus::status(service.raw())
+                    service.raw().status().as_u16()
                 );
             };
             let message = inner.message().unwrap_or("no message");
@@ -94,27 +90,20 @@ where
                 format!("{action} answered {code}: {message}")
             }
         }
-        SdkError::DispatchFailure(failure) => format!(
-            "{action} could not be sent: {}",
-            DisplayErrorContext(error).to_string().trim_end_matches('.')
-        )
-        .replace(
-            "dispatch failure",
-            if failure.is_io() {
-                "the endpoint cannot be reached (is the URL or the region right?)"
-            } else {
-                "dispatch failure"
-            },
+        SdkError::DispatchFailure(failure) if failure.is_io() => format!(
+            "{action} could not be sent: the endpoint cannot be reached (is the URL or the region right?): {}",
+            DisplayErrorContext(error)
         ),
+        SdkError::DispatchFailure(_) => {
+            format!("{action} could not be sent: {}", DisplayErrorContext(error))
+        }
         SdkError::TimeoutError(_) => format!("{action} timed out"),
         _ => format!("{action} failed: {}", DisplayErrorContext(error)),
     }
 }
 
 /// The service error code of an SDK error, if the service answered one.
-pub(crate) fn code_of<E, R>(
-    error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
-) -> Option<&str>
+pub(crate) fn code_of<E, R>(error: &SdkError<E, R>) -> Option<&str>
 where
     E: ProvideErrorMetadata,
 {
@@ -128,17 +117,4 @@ fn is_access_denied(code: &str) -> bool {
         code,
         "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthorizationError"
     )
-}
-
-/// The HTTP status of a raw answer (every SDK call's raw answer is an HTTP response; the
-/// SDK error type is generic over it).
-pub(crate) trait HasStatus {
-    /// The status code.
-    fn status(&self) -> u16;
-}
-
-impl HasStatus for aws_smithy_runtime_api::http::Response {
-    fn status(&self) -> u16 {
-        self.status().as_u16()
-    }
 }

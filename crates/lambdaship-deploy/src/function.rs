@@ -10,6 +10,9 @@ use aws_sdk_lambda::types::{Architecture, Environment, FunctionCode, PackageType
 use lambdaship_build::Artifact;
 use lambdaship_project::FunctionSpec;
 
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
 use crate::error::{DeployError, code_of, step_failed};
 use crate::report::{Change, CodeReport, ConfigurationReport, LayerReport};
 use crate::role::RoleChoice;
@@ -266,14 +269,14 @@ async fn create(
     })
 }
 
-fn role_not_ready<E, R>(error: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> bool
+fn role_not_ready<E, R>(error: &SdkError<E, R>) -> bool
 where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+    E: ProvideErrorMetadata,
 {
-    let service = error.as_service_error();
-    service.and_then(|e| e.code()) == Some("InvalidParameterValueException")
-        && service
-            .and_then(|e| e.message())
+    code_of(error) == Some("InvalidParameterValueException")
+        && error
+            .as_service_error()
+            .and_then(ProvideErrorMetadata::message)
             .is_some_and(|m| m.contains("cannot be assumed"))
 }
 

@@ -60,6 +60,35 @@ pub struct DeployOptions {
     pub dry_run: bool,
 }
 
+/// Checks an alias name as Lambda does: 1-128 letters, digits, `-` or `_`, not all digits
+/// (those are version numbers).
+pub fn check_alias_name(alias: &str) -> Result<(), String> {
+    let valid = !alias.is_empty()
+        && alias.len() <= 128
+        && alias
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        && !alias.chars().all(|c| c.is_ascii_digit());
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{alias}` is not a valid alias name: use 1-128 letters, digits, `-` or `_`, not only digits"
+        ))
+    }
+}
+
+/// Checks an endpoint URL's scheme before the SDK is handed it.
+pub fn check_endpoint_url(url: &str) -> Result<(), String> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{url}` is not an http:// or https:// URL (e.g. http://127.0.0.1:9001 for lambdaship server)"
+        ))
+    }
+}
+
 /// What each step can reach: the clients, the options, the progress.
 pub(crate) struct Context<'a> {
     pub clients: &'a Clients,

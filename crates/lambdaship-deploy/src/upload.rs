@@ -8,7 +8,7 @@ use lambdaship_build::{Artifact, DIRECT_UPLOAD_LIMIT_BYTES};
 use lambdaship_project::FunctionSpec;
 
 use crate::Context;
-use crate::error::{DeployError, HasStatus, code_of, step_failed};
+use crate::error::{DeployError, code_of, step_failed};
 use crate::report::Change;
 
 /// Where Lambda takes an archive from.
@@ -150,7 +150,7 @@ async fn ensure_bucket(context: &Context<'_>, bucket: &str) -> Result<(), Deploy
             )));
         }
         // HeadBucket answers a bare 404 status, which the SDK may not map to NotFound.
-        Err(error) if error.raw_response().map(HasStatus::status) == Some(404) => {}
+        Err(error) if error.raw_response().map(|r| r.status().as_u16()) == Some(404) => {}
         Err(error) => {
             return Err(step_failed(
                 format!("checking the S3 bucket `{bucket}`"),

@@ -24,6 +24,16 @@ use presented::{Form, Presented, header, presented};
 pub use refusal::{Refusal, SIGNATURE_MISMATCH_MESSAGE, UNKNOWN_KEY_MESSAGE};
 use signing::{ALGORITHM, Scope, sha256_hex, signature_matches, string_to_sign};
 
+/// The service an `Authorization` header's credential scope names
+/// (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`), without checking the signature: a
+/// server answering several services reads which one the caller meant.
+pub fn credential_service(authorization: &str) -> Option<&str> {
+    let credential = authorization
+        .split([',', ' '])
+        .find_map(|part| part.trim().strip_prefix("Credential="))?;
+    credential.split('/').nth(3)
+}
+
 /// How far the request time may be from now, either way, in seconds.
 const ALLOWED_SKEW: i64 = 15 * 60;
 

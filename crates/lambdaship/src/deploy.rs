@@ -159,25 +159,10 @@ fn check_arguments(args: &DeployArgs) -> Result<(), String> {
         lambdaship_project::check_bucket_name(bucket).map_err(|e| format!("--s3-bucket: {e}"))?;
     }
     if let Some(alias) = &args.alias {
-        let valid = !alias.is_empty()
-            && alias.len() <= 128
-            && alias
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-            && !alias.chars().all(|c| c.is_ascii_digit());
-        if !valid {
-            return Err(format!(
-                "--alias: `{alias}` is not a valid alias name: use 1-128 letters, digits, `-` or `_`, not only digits"
-            ));
-        }
+        lambdaship_deploy::check_alias_name(alias).map_err(|e| format!("--alias: {e}"))?;
     }
     if let Some(url) = &args.endpoint_url {
-        let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
-        if !scheme_ok {
-            return Err(format!(
-                "--endpoint-url: `{url}` is not an http:// or https:// URL (e.g. http://127.0.0.1:9001 for lambdaship server)"
-            ));
-        }
+        lambdaship_deploy::check_endpoint_url(url).map_err(|e| format!("--endpoint-url: {e}"))?;
     }
     Ok(())
 }

@@ -94,6 +94,13 @@ fn deploy_fails(command: Command) -> String {
     stderr
 }
 
+/// Deploys expecting a failure whose message holds `phrase`; returns stderr.
+fn refused(command: Command, phrase: &str) -> String {
+    let stderr = deploy_fails(command);
+    assert!(stderr.contains(phrase), "expected `{phrase}` in:\n{stderr}");
+    stderr
+}
+
 /// What the endpoint holds: the function, layer version counts, policy, URL, roles, and
 /// with `all` the HTTP APIs and S3 objects.
 fn snapshot(endpoint: &str, function: &str, all: bool) -> Value {
@@ -387,8 +394,7 @@ fn failures_say_what_went_wrong_and_where() {
         .env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY")
         .env("AWS_EC2_METADATA_DISABLED", "true");
-    let stderr = deploy_fails(command);
-    assert!(stderr.contains("no AWS credentials"), "{stderr}");
+    let stderr = refused(command, "no AWS credentials");
     assert!(stderr.contains("AWS_ACCESS_KEY_ID"), "{stderr}");
     assert!(stderr.contains("--profile"), "{stderr}");
 
@@ -397,8 +403,7 @@ fn failures_say_what_went_wrong_and_where() {
     command
         .env_remove("AWS_REGION")
         .env_remove("AWS_DEFAULT_REGION");
-    let stderr = deploy_fails(command);
-    assert!(stderr.contains("no AWS region"), "{stderr}");
+    refused(command, "no AWS region");
 
     // A region Lambda does not run in (checked before any call to AWS).
     let mut command = lambdaship();
@@ -409,30 +414,20 @@ fn failures_say_what_went_wrong_and_where() {
         .env("AWS_SECRET_ACCESS_KEY", SECRET)
         .args(["deploy", "--region", "mars-west-1"])
         .arg(&project);
-    let stderr = deploy_fails(command);
-    assert!(
-        stderr.contains("unknown AWS region `mars-west-1`"),
-        "{stderr}"
-    );
+    refused(command, "unknown AWS region `mars-west-1`");
 
     // A configured role that does not exist.
-    let stderr = deploy_fails(deploy_command(
-        &moto.endpoint,
-        &project,
-        &["--role", "arn:aws:iam::123456789012:role/missing"],
-    ));
-    assert!(
-        stderr.contains("the role `arn:aws:iam::123456789012:role/missing` does not exist"),
-        "{stderr}"
+    refused(
+        deploy_command(
+            &moto.endpoint,
+            &project,
+            &["--role", "arn:aws:iam::123456789012:role/missing"],
+        ),
+        "the role `arn:aws:iam::123456789012:role/missing` does not exist",
     );
-    let stderr = deploy_fails(deploy_command(
-        &moto.endpoint,
-        &project,
-        &["--role", "not a role"],
-    ));
-    assert!(
-        stderr.contains("--role: `not a role` is not a valid IAM role name"),
-        "{stderr}"
+    refused(
+        deploy_command(&moto.endpoint, &project, &["--role", "not a role"]),
+        "--role: `not a role` is not a valid IAM role name",
     );
 
     // A function of another package type.
@@ -449,38 +444,46 @@ fn failures_say_what_went_wrong_and_where() {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let stderr = deploy_fails(deploy_command(&moto.endpoint, &project, &[]));
-    assert!(
-        stderr.contains("exists with package type Image"),
-        "{stderr}"
+    refused(
+        deploy_command(&moto.endpoint, &project, &[]),
+        "exists with package type Image",
     );
 
     // An endpoint that does not answer: the step and the reason.
-    let stderr = deploy_fails(deploy_command("http://127.0.0.1:9", &project, &[]));
-    assert!(
-        stderr.contains("looking up the function `demo` failed"),
-        "{stderr}"
+    let stderr = refused(
+        deploy_command("http://127.0.0.1:9", &project, &[]),
+        "looking up the function `demo` failed",
     );
     assert!(stderr.contains("cannot be reached"), "{stderr}");
 
-    // Bad flags are refused before anything is built or sent.
-    let stderr = deploy_fails(deploy_command(
-        &moto.endpoint,
-        &project,
-        &["--alias", "123"],
-    ));
+    // Bad flags and settings are refused before anything is built or sent.
+    refused(
+        deploy_command("127.0.0.1:9001", &project, &[]),
+        "--endpoint-url: `127.0.0.1:9001` is not an http:// or https:// URL",
+    );
+    let pyproject = project.join("pyproject.toml");
+    let good = std::fs::read_to_string(&pyproject).unwrap();
+    std::fs::write(
+        &pyproject,
+        format!("{good}role = \"arn:aws:iam::12:role/x\"\n"),
+    )
+    .unwrap();
+    let stderr = refused(
+        deploy_command(&moto.endpoint, &project, &[]),
+        "is not an IAM role ARN",
+    );
     assert!(
-        stderr.contains("--alias: `123` is not a valid alias name"),
+        stderr.contains("pyproject.toml") && stderr.contains("role"),
         "{stderr}"
     );
-    let stderr = deploy_fails(deploy_command(
-        &moto.endpoint,
-        &project,
-        &["--s3-bucket", "No_Such"],
-    ));
-    assert!(
-        stderr.contains("--s3-bucket: `No_Such` is not a valid S3 bucket name"),
-        "{stderr}"
+    std::fs::write(&pyproject, good).unwrap();
+    refused(
+        deploy_command(&moto.endpoint, &project, &["--alias", "123"]),
+        "--alias: `123` is not a valid alias name",
+    );
+    refused(
+        deploy_command(&moto.endpoint, &project, &["--s3-bucket", "No_Such"]),
+        "--s3-bucket: `No_Such` is not a valid S3 bucket name",
     );
 }
 

@@ -91,11 +91,7 @@ impl Service {
 /// (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`). Signatures are not verified here;
 /// the scope only says which service the caller meant.
 fn signed_service(call: &Call) -> Option<String> {
-    let authorization = call.header("authorization")?;
-    let credential = authorization
-        .split([',', ' '])
-        .find_map(|part| part.trim().strip_prefix("Credential="))?;
-    credential.split('/').nth(3).map(str::to_string)
+    lambdaship_sigv4::credential_service(call.header("authorization")?).map(str::to_string)
 }
 
 #[cfg(test)]
