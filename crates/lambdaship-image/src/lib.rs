@@ -1,0 +1,11 @@
+//! OCI container images for Lambda, built and moved without a Docker engine.
+//!
+//! The pieces: [`Digest`] names content, [`BlobStore`] holds blobs by digest (base images
+//! are fetched into it once), layers are written reproducibly, images are saved as OCI image
+//! layouts or docker-archive tars, and the distribution API pulls and pushes them.
+
+mod digest;
+mod store;
+
+pub use digest::{Digest, DigestError};
+pub use store::{BlobStore, BlobWriter};
