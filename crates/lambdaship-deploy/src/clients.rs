@@ -22,7 +22,7 @@ pub struct Target {
 }
 
 /// How many times the SDK tries a call that was throttled or failed transiently, with
-/// exponential backoff and jitter between tries.
+/// exponential backoff and jitter between tries, unless AWS_MAX_ATTEMPTS says otherwise.
 const MAX_ATTEMPTS: u32 = 6;
 
 /// The regions AWS Lambda runs in (2026). Checked before any call: a mistyped region
@@ -150,9 +150,11 @@ async fn load(target: &Target) -> SdkConfig {
             tls::rustls_provider::CryptoMode::Ring,
         ))
         .build_https();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http_client)
-        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http_client);
+    // AWS_MAX_ATTEMPTS, when set, is the user's choice and the SDK reads it.
+    if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
+        loader = loader.retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS));
+    }
     if let Some(profile) = &target.profile {
         loader = loader.profile_name(profile);
     }

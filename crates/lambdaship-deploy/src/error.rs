@@ -37,13 +37,16 @@ pub enum DeployError {
     Build(String),
     /// A step's call failed after the SDK's retries.
     #[error(
-        "{step} failed: {reason}\n  steps before it are done (shown above); deploy again once fixed: it changes only what still differs"
+        "{step} failed: {reason}{}\n  steps before it are done (shown above); deploy again once fixed: it changes only what still differs",
+        function_state.as_ref().map(|s| format!("\n  {s}")).unwrap_or_default()
     )]
     Step {
         /// The step, e.g. `update the code of hello`.
         step: String,
         /// Why, from the service's answer.
         reason: String,
+        /// The function as the failure left it, read after the failure.
+        function_state: Option<String>,
     },
     /// The deployed state does not allow the deploy (another package type, a missing role).
     #[error("{0}")]
@@ -63,6 +66,7 @@ where
     DeployError::Step {
         step: step.into(),
         reason: describe(action, error),
+        function_state: None,
     }
 }
 

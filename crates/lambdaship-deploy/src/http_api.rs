@@ -265,6 +265,7 @@ async fn ensure_permission(
     let parts = arn_parts(function_arn).ok_or_else(|| DeployError::Step {
         step: "allowing API Gateway to invoke the function".into(),
         reason: format!("the function ARN `{function_arn}` is not an ARN"),
+        function_state: None,
     })?;
     let source_arn = format!(
         "arn:{}:execute-api:{}:{}:{api_id}/*/*",

@@ -15,6 +15,7 @@ mod release;
 pub mod remote;
 pub mod report;
 mod role;
+mod trust;
 mod upload;
 mod url;
 mod wait;
@@ -171,6 +172,27 @@ async fn deploy_function(
     artifacts: &FunctionArtifacts<'_>,
 ) -> Result<FunctionReport, DeployError> {
     let deployed = function::current(context, &spec.name).await?;
+    match deploy_steps(context, spec, artifacts, deployed).await {
+        // Say what the failure left behind: which code runs, whether an update is stuck.
+        Err(DeployError::Step {
+            step,
+            reason,
+            function_state: None,
+        }) if !context.dry_run() => Err(DeployError::Step {
+            step,
+            reason,
+            function_state: Some(wait::describe_state(context, &spec.name).await),
+        }),
+        other => other,
+    }
+}
+
+async fn deploy_steps(
+    context: &Context<'_>,
+    spec: &FunctionSpec,
+    artifacts: &FunctionArtifacts<'_>,
+    deployed: Option<function::Deployed>,
+) -> Result<FunctionReport, DeployError> {
     let role = role::resolve(context, spec, deployed.as_ref()).await?;
     let mut layers = Vec::new();
     for artifact in &artifacts.layers {

@@ -6,6 +6,7 @@ use lambdaship_project::FunctionSpec;
 use crate::error::{DeployError, code_of, step_failed};
 use crate::function::Deployed;
 use crate::report::{Change, Resource};
+use crate::trust::{LAMBDA_TRUST_STATEMENT, LambdaTrust, lambda_trust};
 use crate::{Context, arn_parts};
 
 /// The trust policy of a role Lambda assumes.
@@ -48,11 +49,20 @@ async fn configured_role(context: &Context<'_>, role: &str) -> Result<RoleChoice
     let name = role.rsplit('/').next().unwrap_or(role);
     let answer = context.clients.iam.get_role().role_name(name).send().await;
     let arn = match answer {
-        Ok(found) => match found.role() {
-            Some(_) if is_arn => role.to_string(),
-            Some(found) => found.arn().to_string(),
-            None => role.to_string(),
-        },
+        Ok(found) => {
+            if let Some(document) = found.role().and_then(|r| r.assume_role_policy_document())
+                && lambda_trust(document) == LambdaTrust::NotAllowed
+            {
+                return Err(DeployError::Refused(format!(
+                    "the role `{role}` cannot be assumed by Lambda: its trust policy does not allow lambda.amazonaws.com to call sts:AssumeRole\n  fix: add {LAMBDA_TRUST_STATEMENT} to its trust policy (aws iam update-assume-role-policy --role-name {name} --policy-document ...), pick another role, or leave `role` unset and deploy creates `lambdaship-FUNCTION`"
+                )));
+            }
+            match found.role() {
+                Some(_) if is_arn => role.to_string(),
+                Some(found) => found.arn().to_string(),
+                None => role.to_string(),
+            }
+        }
         Err(error) if code_of(&error) == Some("NoSuchEntity") => {
             return Err(DeployError::Refused(format!(
                 "the role `{role}` does not exist in the account: create it (trusted by lambda.amazonaws.com), fix `role` in [tool.lambdaship] or --role, or leave both unset and deploy creates `lambdaship-FUNCTION`"
@@ -136,6 +146,7 @@ async fn default_role(context: &Context<'_>, function: &str) -> Result<RoleChoic
         .ok_or_else(|| DeployError::Step {
             step: format!("creating the role `{name}`"),
             reason: "iam:CreateRole answered no role".into(),
+            function_state: None,
         })?;
     let partition = arn_parts(&arn).map_or_else(|| "aws".to_string(), |p| p.partition);
     iam.attach_role_policy()

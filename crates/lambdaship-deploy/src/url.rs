@@ -4,9 +4,9 @@
 
 use std::collections::HashSet;
 
-use aws_sdk_lambda::types::{FunctionUrlAuthType, InvokeMode};
+use aws_sdk_lambda::types::{Cors, FunctionUrlAuthType, InvokeMode};
 use lambdaship_project::FunctionSpec;
-use lambdaship_project::UrlInvokeMode;
+use lambdaship_project::{CorsConfig, UrlInvokeMode};
 
 use crate::error::{DeployError, code_of, step_failed};
 use crate::report::{Change, EndpointReport, FunctionReport};
@@ -41,6 +41,7 @@ pub(crate) async fn upsert(
         Some(UrlInvokeMode::ResponseStream) => InvokeMode::ResponseStream,
         _ => InvokeMode::Buffered,
     };
+    let want_cors = spec.http.cors.as_ref().map(url_cors);
     let lambda = &context.clients.lambda;
     let current = match lambda
         .get_function_url_config()
@@ -63,7 +64,9 @@ pub(crate) async fn upsert(
         None => (Change::Created, None),
         Some(found) => {
             let mode = found.invoke_mode().cloned().unwrap_or(InvokeMode::Buffered);
-            let same = *found.auth_type() == want_auth && mode == want_mode;
+            let same = *found.auth_type() == want_auth
+                && mode == want_mode
+                && same_cors(found.cors(), want_cors.as_ref());
             let change = if same {
                 Change::Unchanged
             } else {
@@ -81,6 +84,7 @@ pub(crate) async fn upsert(
                     .set_qualifier(qualifier.map(str::to_string))
                     .auth_type(want_auth.clone())
                     .invoke_mode(want_mode.clone())
+                    .set_cors(want_cors.clone())
                     .send()
                     .await
                     .map_err(|e| {
@@ -99,6 +103,7 @@ pub(crate) async fn upsert(
                     .set_qualifier(qualifier.map(str::to_string))
                     .auth_type(want_auth.clone())
                     .invoke_mode(want_mode.clone())
+                    .set_cors(want_cors.clone())
                     .send()
                     .await
                     .map_err(|e| {
@@ -130,6 +135,43 @@ pub(crate) async fn upsert(
         url,
         api_id: None,
     })
+}
+
+/// `[tool.lambdaship.http] cors` as the function URL's Cors, which Lambda answers
+/// preflights and adds headers from, as `lambdaship dev` does locally.
+fn url_cors(config: &CorsConfig) -> Cors {
+    Cors::builder()
+        .set_allow_origins(non_empty(&config.allow_origins))
+        .set_allow_methods(non_empty(&config.allow_methods))
+        .set_allow_headers(non_empty(&config.allow_headers))
+        .set_expose_headers(non_empty(&config.expose_headers))
+        .set_max_age(config.max_age.and_then(|age| i32::try_from(age).ok()))
+        .allow_credentials(config.allow_credentials)
+        .build()
+}
+
+fn non_empty(list: &[String]) -> Option<Vec<String>> {
+    (!list.is_empty()).then(|| list.to_vec())
+}
+
+/// Whether the deployed Cors is the wanted one: lists compared as sets (Lambda may
+/// reorder them), absent and empty alike.
+fn same_cors(deployed: Option<&Cors>, wanted: Option<&Cors>) -> bool {
+    let set = |list: &[String]| list.iter().cloned().collect::<HashSet<String>>();
+    let view = |cors: Option<&Cors>| {
+        cors.map(|c| {
+            (
+                set(c.allow_origins()),
+                set(c.allow_methods()),
+                set(c.allow_headers()),
+                set(c.expose_headers()),
+                c.max_age().filter(|age| *age > 0),
+                c.allow_credentials().unwrap_or(false),
+            )
+        })
+        .filter(|fields| *fields != Default::default())
+    };
+    view(deployed) == view(wanted)
 }
 
 /// Adds the public statements when `public`, removes lambdaship's when not; whether any

@@ -7,7 +7,7 @@ use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurat
 use aws_sdk_lambda::types::{LastUpdateStatus, State};
 
 use crate::Context;
-use crate::error::{DeployError, step_failed};
+use crate::error::{DeployError, code_of, describe, step_failed};
 
 /// How long a function may stay Pending or InProgress before the deploy gives up.
 const READY_TIMEOUT: Duration = Duration::from_secs(600);
@@ -70,5 +70,45 @@ pub(crate) async fn until_ready(
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(LONGEST_PAUSE);
+    }
+}
+
+/// The function's state in one line, for a failure message: whether it exists, its State
+/// and LastUpdateStatus, and which code it runs. Read once, without retries: the call is
+/// made after something already failed.
+pub(crate) async fn describe_state(context: &Context<'_>, name: &str) -> String {
+    let answer = context
+        .clients
+        .lambda
+        .get_function_configuration()
+        .function_name(name)
+        .customize()
+        .config_override(
+            aws_sdk_lambda::config::Builder::default()
+                .retry_config(aws_config::retry::RetryConfig::disabled()),
+        )
+        .send()
+        .await;
+    match answer {
+        Ok(found) => format!(
+            "the function `{name}` is now {} (last update {}{}), with the code CodeSha256 {} of {}",
+            found.state().map_or("in an unknown state", State::as_str),
+            found
+                .last_update_status()
+                .map_or("unknown", LastUpdateStatus::as_str),
+            found
+                .last_update_status_reason()
+                .map(|reason| format!(": {reason}"))
+                .unwrap_or_default(),
+            found.code_sha256().unwrap_or("unknown"),
+            found.last_modified().unwrap_or("an unknown time"),
+        ),
+        Err(error) if code_of(&error) == Some("ResourceNotFoundException") => {
+            format!("the function `{name}` does not exist (nothing of it was created)")
+        }
+        Err(error) => format!(
+            "the state of `{name}` could not be read afterwards: {}",
+            describe("lambda:GetFunctionConfiguration", &error)
+        ),
     }
 }

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::server::{LocalServer, dummy_credentials, tools_python};
+use common::server::{LocalServer, dummy_credentials, tools_python, tools_python_code};
 use common::{lambdaship, repo_root, run, write};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The secret key every deploy here runs with: it must never appear in what deploy prints.
 const SECRET: &str = "lambdaship-test-secret-never-printed";
@@ -99,6 +99,43 @@ fn refused(command: Command, phrase: &str) -> String {
     let stderr = deploy_fails(command);
     assert!(stderr.contains(phrase), "expected `{phrase}` in:\n{stderr}");
     stderr
+}
+
+/// Runs fixtures/deploy_state.py against `endpoint`; returns its stdout.
+fn state_tool(endpoint: &str, args: &[&str]) -> String {
+    let output = run(
+        tools_python(&fixture("deploy_state.py"), &[&[endpoint], args].concat()),
+        Duration::from_secs(60),
+        "deploy_state.py",
+    );
+    assert!(
+        output.status.success(),
+        "deploy_state.py {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// The fault-injecting proxy in front of `upstream`, with its rules.
+fn flaky_proxy(upstream: &str, rules: &[&str]) -> LocalServer {
+    let args: Vec<&str> = [&[upstream], rules].concat();
+    LocalServer::spawn(
+        tools_python(&fixture("flaky_proxy.py"), &args),
+        "proxy listening on ",
+    )
+}
+
+/// How many calls matched each of the proxy's rules.
+fn proxy_hits(proxy: &LocalServer) -> Vec<u64> {
+    let output = run(
+        tools_python_code(
+            "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1] + '/__proxy/hits').read().decode())",
+            &[&proxy.endpoint],
+        ),
+        Duration::from_secs(30),
+        "reading the proxy's hits",
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 /// What the endpoint holds: the function, layer version counts, policy, URL, roles, and
@@ -297,6 +334,26 @@ fn deploys_to_moto_then_changes_only_what_differs() {
     let function = only_function(&rereleased);
     assert_eq!(function["version"], "1", "{rereleased:#}");
     assert_eq!(function["alias"]["change"], "unchanged");
+
+    // CORS from the configuration goes to the function URL, once.
+    let text = std::fs::read_to_string(&pyproject).unwrap();
+    std::fs::write(
+        &pyproject,
+        format!("{text}\n[tool.lambdaship.http.cors]\nallow_origins = [\"https://app.example\"]\nallow_methods = [\"GET\", \"POST\"]\nmax_age = 600\n"),
+    )
+    .unwrap();
+    let with_cors = deploy(&moto.endpoint, &project, &["--url"]);
+    assert_eq!(only_function(&with_cors)["url"]["change"], "updated");
+    let cors = &snapshot(&moto.endpoint, "demo", false)["url"]["Cors"];
+    assert_eq!(
+        cors["AllowOrigins"],
+        json!(["https://app.example"]),
+        "{cors}"
+    );
+    assert_eq!(cors["AllowMethods"], json!(["GET", "POST"]), "{cors}");
+    assert_eq!(cors["MaxAge"], 600, "{cors}");
+    let again = deploy(&moto.endpoint, &project, &["--url"]);
+    assert_eq!(only_function(&again)["url"]["change"], "unchanged");
 }
 
 #[test]
@@ -430,20 +487,24 @@ fn failures_say_what_went_wrong_and_where() {
         "--role: `not a role` is not a valid IAM role name",
     );
 
-    // A function of another package type.
-    let output = run(
-        tools_python(
-            &fixture("deploy_state.py"),
-            &[&moto.endpoint, "image-function", "demo"],
+    // A role that exists but that Lambda may not assume: refused before anything is written.
+    state_tool(&moto.endpoint, &["role", "ec2-only", "ec2.amazonaws.com"]);
+    let stderr = refused(
+        deploy_command(
+            &moto.endpoint,
+            &project,
+            &["--role", "arn:aws:iam::123456789012:role/ec2-only"],
         ),
-        Duration::from_secs(60),
-        "deploy_state.py image-function",
+        "the role `arn:aws:iam::123456789012:role/ec2-only` cannot be assumed by Lambda",
     );
     assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        stderr.contains("aws iam update-assume-role-policy --role-name ec2-only"),
+        "{stderr}"
     );
+    assert_eq!(snapshot(&moto.endpoint, "demo", false)["layers"], json!({}));
+
+    // A function of another package type.
+    state_tool(&moto.endpoint, &["image-function", "demo"]);
     refused(
         deploy_command(&moto.endpoint, &project, &[]),
         "exists with package type Image",
@@ -550,4 +611,65 @@ fn deploys_to_lambdaship_server_then_invokes_there() {
     );
     assert_eq!(second["bytes_uploaded"], 0);
     assert_eq!(snapshot(&server.endpoint, "demo", false), state);
+}
+
+#[test]
+fn throttled_calls_are_retried_and_a_failed_step_says_what_it_left() {
+    let moto = moto();
+    let root = tempfile::tempdir().unwrap();
+    let project = demo_project(root.path());
+    deploy(&moto.endpoint, &project, &[]);
+    let app = project.join("lambda_function.py");
+    let original = std::fs::read_to_string(&app).unwrap();
+
+    // UpdateFunctionCode throttled twice: the SDK backs off and the third try goes through.
+    std::fs::write(&app, format!("{original}# edit 1\n")).unwrap();
+    let throttling = flaky_proxy(&moto.endpoint, &["throttle:PUT:/functions/demo/code$:2"]);
+    let report = deploy(&throttling.endpoint, &project, &[]);
+    assert_eq!(only_function(&report)["code"]["change"], "updated");
+    assert_eq!(proxy_hits(&throttling), [3]);
+    let before = snapshot(&moto.endpoint, "demo", false);
+
+    // UpdateFunctionCode failing every time: after the tries, the step, the service's answer
+    // and the state the function is left in (still the previous code).
+    std::fs::write(&app, format!("{original}# edit 2\n")).unwrap();
+    let failing = flaky_proxy(&moto.endpoint, &["fail:PUT:/functions/demo/code$"]);
+    let mut command = deploy_command(&failing.endpoint, &project, &[]);
+    command.env("AWS_MAX_ATTEMPTS", "2");
+    let stderr = refused(command, "updating the code of `demo` failed");
+    assert!(stderr.contains("ServiceException"), "{stderr}");
+    let code_sha = before["function"]["CodeSha256"].as_str().unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "the function `demo` is now Active (last update Successful), with the code CodeSha256 {code_sha}"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(proxy_hits(&failing), [2], "AWS_MAX_ATTEMPTS is honoured");
+    assert_eq!(snapshot(&moto.endpoint, "demo", false), before);
+}
+
+#[test]
+fn access_denied_names_the_action_to_allow() {
+    let moto = moto();
+    let root = tempfile::tempdir().unwrap();
+    let project = demo_project(root.path());
+    // The denial is injected by the proxy: see flaky_proxy.py for why moto cannot give it.
+    let proxy = flaky_proxy(
+        &moto.endpoint,
+        &["deny:POST:/2015-03-31/functions$:lambda:CreateFunction"],
+    );
+    let stderr = refused(
+        deploy_command(&proxy.endpoint, &project, &[]),
+        "creating the function `demo` failed: lambda:CreateFunction was denied (AccessDeniedException: User: arn:aws:iam::123456789012:user/deployer is not authorized to perform: lambda:CreateFunction",
+    );
+    assert!(
+        stderr.contains("allow `lambda:CreateFunction` in the IAM policy"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the function `demo` does not exist (nothing of it was created)"),
+        "{stderr}"
+    );
+    assert_eq!(proxy_hits(&proxy), [1], "a denial is not retried");
 }
