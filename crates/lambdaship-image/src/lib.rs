@@ -6,6 +6,8 @@
 
 mod digest;
 mod store;
+mod unpack;
 
 pub use digest::{Digest, DigestError};
 pub use store::{BlobStore, BlobWriter};
+pub use unpack::{UnpackError, unpack_layers};
