@@ -5,9 +5,16 @@
 //! layouts or docker-archive tars, and the distribution API pulls and pushes them.
 
 mod digest;
+mod reference;
+pub mod registry;
 mod store;
 mod unpack;
 
 pub use digest::{Digest, DigestError};
+pub use reference::{DEFAULT_TAG, DOCKER_HUB, Reference, ReferenceError};
+pub use registry::{
+    ImageToPush, Platform, PulledImage, PushReport, RegistryAuth, RegistryError, pull,
+    pull_blocking, push, push_blocking,
+};
 pub use store::{BlobStore, BlobWriter};
 pub use unpack::{UnpackError, unpack_layers};
