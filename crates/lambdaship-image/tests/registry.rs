@@ -430,3 +430,73 @@ fn blocking_calls_refuse_to_run_inside_a_runtime() {
     });
     assert!(matches!(error, RegistryError::Runtime(_)), "{error:?}");
 }
+
+#[test]
+fn pulls_docker_v2s2_manifests_and_manifest_lists() {
+    let registry = Registry::start(Auth::None);
+    let source_dir = tempfile::tempdir().unwrap();
+    let source = BlobStore::new(source_dir.path());
+    let amd64 = make_image(&source, "amd64", &[("var/task/app.py", "print(1)\n")]);
+    let arm64 = make_image(&source, "arm64", &[("var/task/app.py", "print(2)\n")]);
+    let (index, index_digest) = make_index(&source, &[(&amd64, "amd64"), (&arm64, "arm64")]);
+    support::write_layout(
+        &source,
+        &[
+            ("single", amd64.descriptor()),
+            ("multi", support::index_descriptor(&index, index_digest)),
+        ],
+    );
+    for tag in ["single", "multi"] {
+        // Converted by skopeo to Docker's format (and its layers gzipped).
+        skopeo(&[
+            "copy",
+            "--all",
+            "--format",
+            "v2s2",
+            "--dest-tls-verify=false",
+            &format!("oci:{}:{tag}", source.root().display()),
+            &format!("docker://{}/docker:{tag}", registry.host()),
+        ]);
+    }
+
+    let cache_dir = tempfile::tempdir().unwrap();
+    let cache = BlobStore::new(cache_dir.path());
+    for (tag, platform) in [
+        ("single", Platform::linux_amd64()),
+        ("multi", Platform::linux_arm64()),
+    ] {
+        let target = reference(&registry, &format!("docker:{tag}"));
+        let pulled = pull_blocking(&target, &platform, &cache, &RegistryAuth::Anonymous).unwrap();
+        assert_eq!(
+            pulled.media_type,
+            "application/vnd.docker.distribution.manifest.v2+json"
+        );
+        let raw = skopeo(&[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            // skopeo takes no reference with both tag and digest.
+            &format!(
+                "docker://{}/{}@{}",
+                registry.host(),
+                pulled.reference.repository(),
+                pulled.manifest_digest
+            ),
+        ]);
+        assert_eq!(pulled.manifest, raw.stdout);
+        assert_eq!(
+            pulled.manifest_digest,
+            lambdaship_image::Digest::of(&raw.stdout)
+        );
+        assert_eq!(
+            pulled.config.media_type().to_string(),
+            "application/vnd.docker.container.image.v1+json"
+        );
+        let config: serde_json::Value =
+            serde_json::from_slice(&cache.read(&digest_of(&pulled.config)).unwrap()).unwrap();
+        assert_eq!(config["architecture"], platform.architecture);
+        for layer in &pulled.layers {
+            assert!(cache.contains(&digest_of(layer)));
+        }
+    }
+}

@@ -89,3 +89,55 @@ pub(crate) fn parse_digest(text: &str, context: &Context<'_>) -> Result<Digest, 
         detail: format!("`{text}`: only sha256 digests are handled"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn classify_text(text: &str) -> Result<Fetched, RegistryError> {
+        let reference = "127.0.0.1:5000/app:v1".parse().unwrap();
+        let context = Context {
+            reference: &reference,
+            scheme: "http",
+            anonymous: true,
+        };
+        classify(text.as_bytes(), &context)
+    }
+
+    #[test]
+    fn refuses_schema_1_and_unknown_media_types_with_what_is_accepted() {
+        let error = classify_text(r#"{"schemaVersion": 1, "name": "app", "fsLayers": []}"#)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            error.contains("unsupported manifest: schema version 1"),
+            "{error}"
+        );
+        let error =
+            classify_text(r#"{"schemaVersion": 2, "mediaType": "application/vnd.example+json"}"#)
+                .err()
+                .unwrap()
+                .to_string();
+        assert!(
+            error.contains("`application/vnd.example+json`") && error.contains(OCI_MANIFEST),
+            "{error}"
+        );
+        assert!(classify_text("not json").is_err());
+    }
+
+    #[test]
+    fn infers_the_kind_of_an_oci_document_without_media_type() {
+        let digest = Digest::of(b"x");
+        let manifest = format!(
+            r#"{{"schemaVersion": 2, "config": {{"mediaType": "{OCI_CONFIG}", "size": 1,
+            "digest": "{digest}"}}, "layers": []}}"#
+        );
+        assert!(matches!(
+            classify_text(&manifest),
+            Ok(Fetched::Single { media_type, .. }) if media_type == OCI_MANIFEST
+        ));
+        let index = r#"{"schemaVersion": 2, "manifests": []}"#;
+        assert!(matches!(classify_text(index), Ok(Fetched::Index(_))));
+    }
+}
