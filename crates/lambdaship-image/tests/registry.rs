@@ -252,6 +252,18 @@ fn push_refuses_blobs_missing_from_the_store_before_talking_to_the_registry() {
 }
 
 #[test]
+fn push_needs_a_tag() {
+    let store_dir = tempfile::tempdir().unwrap();
+    let store = BlobStore::new(store_dir.path());
+    let image = make_image(&store, "amd64", &[("a", "b")]);
+    let target: Reference = format!("127.0.0.1:1/app@{}", image.manifest_digest)
+        .parse()
+        .unwrap();
+    let error = push_image(&store, &target, &image, &RegistryAuth::Anonymous).unwrap_err();
+    assert!(error.to_string().contains("push to a tag"), "{error}");
+}
+
+#[test]
 fn basic_auth_takes_the_right_credentials_and_names_the_registry_otherwise() {
     let registry = Registry::start(Auth::Htpasswd);
     let store_dir = tempfile::tempdir().unwrap();

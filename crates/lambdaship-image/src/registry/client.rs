@@ -108,3 +108,31 @@ fn install_crypto_provider() {
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sets_up_https_on_ring_and_plain_http_only_for_loopback() {
+        for (text, scheme) in [
+            ("public.ecr.aws/lambda/python:3.13", "https"),
+            ("127.0.0.1:5000/app", "http"),
+            ("localhost:5000/app", "http"),
+        ] {
+            let reference: Reference = text.parse().unwrap();
+            let session = Session::new(&reference, &RegistryAuth::Anonymous).unwrap();
+            assert_eq!(session.context.scheme, scheme, "{text}");
+        }
+    }
+
+    #[test]
+    fn addresses_the_tag_when_pushing_and_the_digest_when_pulling() {
+        let digest = crate::Digest::of(b"m");
+        let reference: Reference = format!("127.0.0.1:5000/app:v1@{digest}").parse().unwrap();
+        let pull = to_oci_reference(&reference, true);
+        assert_eq!(pull.digest(), Some(digest.to_string().as_str()));
+        let push = to_oci_reference(&reference, false);
+        assert_eq!((push.tag(), push.digest()), (Some("v1"), None));
+    }
+}

@@ -147,8 +147,10 @@ pub enum RegistryError {
 pub(crate) enum Subject<'a> {
     /// The manifest of the reference.
     Manifest,
-    /// A blob of the reference.
+    /// A blob of the reference, being pulled.
     Blob(&'a str),
+    /// An upload into the repository.
+    Upload,
     /// Anything else (auth, upload sessions).
     Other,
 }
@@ -230,6 +232,10 @@ impl Context<'_> {
                 reference: self.reference.to_string(),
                 digest: digest.to_string(),
             },
+            (404, Subject::Upload) => self.protocol(format!(
+                "has no repository `{}` to push to (on ECR, create the repository first)",
+                self.reference.repository()
+            )),
             _ => {
                 let detail = if detail.trim().is_empty() {
                     format!("answered HTTP {code}")
@@ -287,7 +293,7 @@ impl Context<'_> {
         match subject {
             Subject::Manifest => format!("the manifest of {}", self.reference),
             Subject::Blob(digest) => format!("blob {digest} of {}", self.reference),
-            Subject::Other => self.reference.to_string(),
+            Subject::Upload | Subject::Other => self.reference.to_string(),
         }
     }
 }

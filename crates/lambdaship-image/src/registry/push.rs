@@ -56,6 +56,15 @@ pub async fn push(
             ),
         });
     }
+    // oci-client panics working around a manifest PUT answered without `Location` (ECR
+    // does that) when the reference has no tag; a push names a tag anyway.
+    if reference.tag().is_none() {
+        return Err(RegistryError::Unsupported {
+            reference: reference.to_string(),
+            what: "push reference",
+            detail: "it names only a digest; push to a tag (REPOSITORY:TAG)".into(),
+        });
+    }
     let manifest_digest = Digest::of(image.manifest);
     if let Some(pinned) = reference.digest()
         && *pinned != manifest_digest
@@ -102,7 +111,7 @@ pub async fn push(
         .client
         .push_manifest_raw(&target, image.manifest.to_vec(), content_type)
         .await
-        .map_err(|e| context.error(e, Subject::Other))?;
+        .map_err(|e| context.error(e, Subject::Upload))?;
 
     Ok(PushReport {
         uploaded: outcomes.iter().flatten().count(),
@@ -121,12 +130,11 @@ async fn push_blob(
 ) -> Result<Option<u64>, RegistryError> {
     let context = &session.context;
     let digest_text = digest.to_string();
-    let subject = Subject::Blob(&digest_text);
     let present = session
         .client
         .blob_exists(&session.oci_reference, &digest_text)
         .await
-        .map_err(|e| context.error(e, subject))?;
+        .map_err(|e| context.error(e, Subject::Upload))?;
     if present {
         return Ok(None);
     }
@@ -140,7 +148,7 @@ async fn push_blob(
         .client
         .push_blob_stream(&session.oci_reference, body, &digest_text, Some(size))
         .await
-        .map_err(|e| context.error(e, subject))?;
+        .map_err(|e| context.error(e, Subject::Upload))?;
     Ok(Some(size))
 }
 
