@@ -14,6 +14,8 @@ use crate::web;
 
 /// Lambda's limit on a function's unzipped code and layers.
 pub const UNZIPPED_LIMIT_BYTES: u64 = 262_144_000;
+/// Lambda's limit on a container image, uncompressed.
+pub const IMAGE_LIMIT_BYTES: u64 = 10 * 1024 * 1024 * 1024;
 /// Lambda's limit on layers per function.
 pub const LAYER_LIMIT: usize = 5;
 
@@ -37,7 +39,25 @@ pub(crate) struct PlannedArchive {
     pub entries: Vec<ArchiveEntry>,
 }
 
-/// The archives of `function` from its parts, after `exclude`, checked.
+/// The layers a container image adds to its base, each relative to its root.
+pub(crate) struct ImageParts {
+    /// Third-party packages, for /var/task.
+    pub dependencies: Vec<ArchiveEntry>,
+    /// Local packages and `include` files, for /var/task.
+    pub app: Vec<ArchiveEntry>,
+    /// A web function's adapter and exec wrapper, for /opt.
+    pub opt: Vec<ArchiveEntry>,
+}
+
+/// What a function's build writes.
+pub(crate) enum Assembled {
+    /// Zip archives.
+    Archives(Vec<PlannedArchive>),
+    /// The layers of a container image.
+    Image(ImageParts),
+}
+
+/// The archives (or image layers) of `function` from its parts, after `exclude`, checked.
 ///
 /// A web function (`web`) also gets its handler script in the task root, and `adapter` with
 /// the exec wrapper at the root of a layer: its dependency layer, or a layer of their own
@@ -47,14 +67,14 @@ pub(crate) fn assemble(
     parts: FunctionParts,
     adapter: Option<&[u8]>,
     config: &str,
-) -> Result<Vec<PlannedArchive>, BuildError> {
+) -> Result<Assembled, BuildError> {
     let excluded = exclude_set(&function.exclude);
     let third_party = apply_excludes(parts.third_party, &excluded);
     let mut task_root: BTreeMap<String, ArchiveEntry> = BTreeMap::new();
     let mut layer: BTreeMap<String, ArchiveEntry> = BTreeMap::new();
     let dependency_root = match function.layout {
         Layout::Zip => &mut task_root,
-        Layout::Layers => &mut layer,
+        Layout::Layers | Layout::Image => &mut layer,
     };
     dependency_root.extend(third_party.into_iter().map(|e| (e.path.clone(), e)));
     // Later parts win: the project's own code over its dependencies.
@@ -82,6 +102,24 @@ pub(crate) fn assemble(
         }
         _ => check_handler(function, &task_root, &layer, config)?,
     }
+    if function.layout == Layout::Image {
+        if !function.layers.is_empty() {
+            return Err(BuildError::ImageWithLayers {
+                function: function.name.clone(),
+                config: config.to_string(),
+            });
+        }
+        check_unzipped_size(
+            function,
+            task_root.values().chain(layer.values()).chain(&layer_root),
+            IMAGE_LIMIT_BYTES,
+        )?;
+        return Ok(Assembled::Image(ImageParts {
+            dependencies: layer.into_values().collect(),
+            app: task_root.into_values().collect(),
+            opt: layer_root,
+        }));
+    }
     let own_layers = usize::from(function.layout == Layout::Layers || !layer_root.is_empty());
     if own_layers + function.layers.len() > LAYER_LIMIT {
         return Err(BuildError::TooManyLayers {
@@ -89,7 +127,11 @@ pub(crate) fn assemble(
             count: own_layers + function.layers.len(),
         });
     }
-    check_unzipped_size(function, task_root.values().chain(layer.values()))?;
+    check_unzipped_size(
+        function,
+        task_root.values().chain(layer.values()),
+        UNZIPPED_LIMIT_BYTES,
+    )?;
 
     let mut archives = Vec::new();
     match function.layout {
@@ -107,7 +149,7 @@ pub(crate) fn assemble(
                 });
             }
         }
-        Layout::Layers => {
+        Layout::Layers | Layout::Image => {
             let prefix = layer_site_packages(function.runtime);
             archives.push(PlannedArchive {
                 kind: ArtifactKind::Layer,
@@ -128,7 +170,7 @@ pub(crate) fn assemble(
             });
         }
     }
-    Ok(archives)
+    Ok(Assembled::Archives(archives))
 }
 
 /// Every dependency entry, wherever the layout put them (for the console scripts).
@@ -221,6 +263,7 @@ fn check_handler(
 fn check_unzipped_size<'a>(
     function: &FunctionSpec,
     entries: impl Iterator<Item = &'a ArchiveEntry>,
+    limit: u64,
 ) -> Result<(), BuildError> {
     let mut by_package: BTreeMap<&str, u64> = BTreeMap::new();
     let mut total = 0;
@@ -229,7 +272,7 @@ fn check_unzipped_size<'a>(
         let top = entry.path.split('/').next().unwrap_or(&entry.path);
         *by_package.entry(top).or_default() += entry.file.size;
     }
-    if total <= UNZIPPED_LIMIT_BYTES {
+    if total <= limit {
         return Ok(());
     }
     let mut largest: Vec<_> = by_package.into_iter().collect();
@@ -240,6 +283,13 @@ fn check_unzipped_size<'a>(
         .map(|(name, size)| format!("    {name}: {:.1} MB", *size as f64 / 1_000_000.0))
         .collect::<Vec<_>>()
         .join("\n");
+    if limit == IMAGE_LIMIT_BYTES {
+        return Err(BuildError::ImageTooLarge {
+            function: function.name.clone(),
+            size_mb: total as f64 / 1_000_000.0,
+            largest,
+        });
+    }
     Err(BuildError::TooLarge {
         function: function.name.clone(),
         size_mb: total as f64 / 1_000_000.0,

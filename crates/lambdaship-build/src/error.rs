@@ -195,6 +195,61 @@ pub enum BuildError {
         /// The number of layers.
         count: usize,
     },
+    /// A container image (with `layout = "image"`) over Lambda's 10 GB.
+    #[error(
+        "function `{function}` is {size_mb:.1} MB uncompressed in the layers lambdaship adds; Lambda allows 10 GB for a container image with its base. Largest packages:\n{largest}\n  fix: drop unused dependencies, or leave files out with `exclude`"
+    )]
+    ImageTooLarge {
+        /// The function.
+        function: String,
+        /// Its size in MB.
+        size_mb: f64,
+        /// The largest top-level entries, one per line.
+        largest: String,
+    },
+    /// `layout = "image"` with Lambda layers attached, which images cannot use.
+    #[error(
+        "function `{function}` has layout = \"image\" and attaches `layers`, but Lambda runs no layers with a container image\n  fix: remove `layers` from [tool.lambdaship] of {config} (put what they hold in the project's dependencies), or use layout = \"zip\""
+    )]
+    ImageWithLayers {
+        /// The function.
+        function: String,
+        /// The configuration file.
+        config: String,
+    },
+    /// The base image path does not exist.
+    #[error(
+        "function `{function}`: the base image {path} does not exist\n  fix: set `base_image` in [tool.lambdaship] of {config}, or pass --base-image, to an OCI image layout directory or a docker-archive tar (`oci:PATH`, `docker-archive:PATH`), e.g. one made with `skopeo copy docker://public.ecr.aws/lambda/python:3.13 oci:base`"
+    )]
+    BaseImageMissing {
+        /// The function.
+        function: String,
+        /// The path given.
+        path: PathBuf,
+        /// The configuration file.
+        config: String,
+    },
+    /// A base image in a registry, which this build cannot pull.
+    #[error(
+        "function `{function}`: the base image {reference} is in a registry, and pulling base images from a registry is not available in this build\n  fix: provide the base image offline: on a machine that reaches the registry run `skopeo copy docker://{reference} oci:base` (or `docker save {reference} -o base.tar`), then set `base_image = \"base\"` in [tool.lambdaship] of {config} or pass --base-image PATH (an OCI image layout directory or a docker-archive tar)"
+    )]
+    BaseImagePull {
+        /// The function.
+        function: String,
+        /// The registry reference.
+        reference: String,
+        /// The configuration file.
+        config: String,
+    },
+    /// A base image or an image output that cannot be read, composed or written.
+    #[error("function `{function}`: {source}")]
+    Image {
+        /// The function.
+        function: String,
+        /// What went wrong.
+        #[source]
+        source: lambdaship_image::ImageError,
+    },
     /// A file operation failed.
     #[error("{action} {path}: {source}")]
     Io {

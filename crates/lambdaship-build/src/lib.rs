@@ -13,6 +13,7 @@ mod cache;
 mod elf;
 mod entries;
 mod error;
+mod image;
 mod output;
 mod packages;
 mod platform;
@@ -29,13 +30,13 @@ use lambdaship_project::{Dependencies, FunctionSpec, LockFile, Project};
 use serde::Serialize;
 
 pub use archive::{ArchiveEntry, ArchiveStats, CompressedFile, write_zip};
-pub use assemble::{LAYER_LIMIT, UNZIPPED_LIMIT_BYTES};
+pub use assemble::{IMAGE_LIMIT_BYTES, LAYER_LIMIT, UNZIPPED_LIMIT_BYTES};
 pub use cache::{Cache, KeyBuilder, file_stamp};
 pub use error::BuildError;
 pub use platform::{Target, dependency_root, layer_site_packages};
 pub use uv::Uv;
 
-use assemble::{FunctionParts, assemble};
+use assemble::{Assembled, FunctionParts, assemble};
 use bytecode::BytecodeCompiler;
 use entries::{EntryOptions, build_entries};
 use packages::{PackContext, PackTarget};
@@ -71,6 +72,8 @@ pub struct BuildOptions {
     pub no_bytecode: bool,
     /// The cache root; default [`Cache::default_root`].
     pub cache_dir: Option<PathBuf>,
+    /// With the `image` layout, also write each image as a docker-archive tar.
+    pub docker_archive: bool,
 }
 
 /// The kind of an artifact.
@@ -83,9 +86,11 @@ pub enum ArtifactKind {
     Layer,
     /// The function's own code, used with its layer.
     App,
+    /// A container image: an OCI image layout directory.
+    Image,
 }
 
-/// One written archive.
+/// One written archive, or image.
 #[derive(Debug, Clone, Serialize)]
 pub struct Artifact {
     /// The function it belongs to.
@@ -94,12 +99,20 @@ pub struct Artifact {
     pub kind: ArtifactKind,
     /// Where it was written.
     pub path: PathBuf,
-    /// SHA-256 of the file, hex.
+    /// SHA-256 of the file, hex; for an image, of its manifest.
     pub sha256: String,
-    /// File size in bytes.
+    /// File size in bytes; for an image, the bytes of all its blobs (manifest, config and
+    /// layers, the base's included).
     pub size: u64,
-    /// Sum of the uncompressed sizes of its files.
+    /// Sum of the uncompressed sizes of its files; for an image, of the files in the layers
+    /// lambdaship adds.
     pub unzipped_size: u64,
+    /// An image's manifest digest, `sha256:…`: its identity in a registry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// An image's docker-archive tar, when one was written (`--docker-archive`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docker_archive: Option<PathBuf>,
 }
 
 /// The result of a build.
@@ -144,6 +157,7 @@ pub fn build(
     };
     let mut compilers = Compilers::new(!options.no_bytecode, &cache);
     let mut planned = Vec::new();
+    let mut images = Vec::new();
     for function in functions {
         let target = Target::of(function);
         let (requirements, base) = match (&locked, &project.dependencies) {
@@ -180,8 +194,15 @@ pub fn build(
             Some(_) => Some(adapter::load_adapter(function)?),
             None => None,
         };
-        for archive in assemble(function, parts, adapter.as_deref(), &config)? {
-            planned.push((function.name.clone(), archive));
+        match assemble(function, parts, adapter.as_deref(), &config)? {
+            Assembled::Archives(archives) => {
+                for archive in archives {
+                    planned.push((function.name.clone(), archive));
+                }
+            }
+            Assembled::Image(parts) => {
+                images.push(image::plan(function, parts, &cache, &config, progress)?);
+            }
         }
     }
 
@@ -192,8 +213,19 @@ pub fn build(
         .out_dir
         .clone()
         .unwrap_or_else(|| project.dir.join("dist").join("lambda"));
-    let artifacts = output::write_archives(&out_dir, &planned, &cache, progress)?;
-    for artifact in &artifacts {
+    let mut artifacts = output::write_archives(&out_dir, &planned, &cache, progress)?;
+    if !images.is_empty() {
+        std::fs::create_dir_all(&out_dir)
+            .map_err(|e| BuildError::io("cannot create the output directory", &out_dir, e))?;
+        artifacts.extend(image::write_images(
+            &out_dir,
+            images,
+            &cache,
+            options.docker_archive,
+            progress,
+        )?);
+    }
+    for artifact in artifacts.iter().filter(|a| a.kind != ArtifactKind::Image) {
         if artifact.size > DIRECT_UPLOAD_LIMIT_BYTES {
             progress.warn(&format!(
                 "{} is {:.1} MB zipped: over Lambda's 50 MB direct upload limit, so deploying it needs an S3 upload",

@@ -44,6 +44,8 @@ pub(crate) fn write_archives(
                     sha256: record.sha256,
                     size: record.size,
                     unzipped_size: record.unzipped_size,
+                    digest: None,
+                    docker_archive: None,
                 },
             ));
             continue;
@@ -66,6 +68,8 @@ pub(crate) fn write_archives(
             sha256,
             size: stats.size,
             unzipped_size: stats.unzipped_size,
+            digest: None,
+            docker_archive: None,
         };
         written.push((index, temp, artifact, record_key, content));
     }
@@ -113,7 +117,7 @@ fn unchanged(cache: &Cache, record_key: &str, content: &str, path: &Path) -> Opt
 }
 
 /// Identifies an archive's content: every entry's path, mode and SHA-256, in archive order.
-fn content_key(entries: &[ArchiveEntry]) -> String {
+pub(crate) fn content_key(entries: &[ArchiveEntry]) -> String {
     let mut sorted: Vec<&ArchiveEntry> = entries.iter().collect();
     sorted.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
     let mut key = KeyBuilder::new("archive");

@@ -74,7 +74,7 @@ pub fn layer_site_packages(runtime: Runtime) -> String {
 /// Where third-party packages land at run time, as the bytecode should record it.
 pub fn dependency_root(runtime: Runtime, layout: Layout) -> String {
     match layout {
-        Layout::Zip => TASK_ROOT.to_string(),
+        Layout::Zip | Layout::Image => TASK_ROOT.to_string(),
         Layout::Layers => format!(
             "{LAYER_ROOT}/{}",
             layer_site_packages(runtime).trim_end_matches('/')

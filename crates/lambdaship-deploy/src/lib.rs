@@ -128,6 +128,11 @@ fn artifacts_of<'a>(
     function: &str,
 ) -> Result<FunctionArtifacts<'a>, DeployError> {
     let mine = || report.artifacts.iter().filter(|a| a.function == function);
+    if mine().any(|a| a.kind == ArtifactKind::Image) {
+        return Err(DeployError::Build(format!(
+            "function `{function}` is built as a container image (layout = \"image\"), and deploy cannot deploy images yet: set layout = \"zip\" or \"layers\" in [tool.lambdaship] to deploy it"
+        )));
+    }
     let code = mine()
         .find(|a| matches!(a.kind, ArtifactKind::Zip | ArtifactKind::App))
         .ok_or_else(|| {

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::base_image::BaseImageSource;
 use crate::error::ProjectError;
 use crate::function::{
     FunctionSpec, Handler, Memory, Timeout, check_bucket_name, check_function_name, check_role,
@@ -35,6 +36,7 @@ pub(crate) struct RawConfig {
     memory: Option<Memory>,
     timeout: Option<Timeout>,
     layout: Option<Layout>,
+    base_image: Option<String>,
     include: Option<Vec<String>>,
     exclude: Option<Vec<String>>,
     environment: Option<BTreeMap<String, String>>,
@@ -66,6 +68,10 @@ impl RawConfig {
             memory: self.memory.or(defaults.memory),
             timeout: self.timeout.or(defaults.timeout),
             layout: self.layout.or(defaults.layout),
+            base_image: self
+                .base_image
+                .clone()
+                .or_else(|| defaults.base_image.clone()),
             include: self.include.clone().or_else(|| defaults.include.clone()),
             exclude: self.exclude.clone().or_else(|| defaults.exclude.clone()),
             environment: self
@@ -105,6 +111,8 @@ pub struct Overrides {
     pub architecture: Option<Architecture>,
     /// `--layout`.
     pub layout: Option<Layout>,
+    /// `--base-image`, its relative paths already resolved where the command was run.
+    pub base_image: Option<BaseImageSource>,
 }
 
 /// The dependency selection shared by all functions of a project.
@@ -317,8 +325,18 @@ impl ConfigResolver<'_> {
                 ProjectError::invalid(self.path, format!("{section} s3_bucket"), message)
             })?;
         }
+        let base_image = match (&self.overrides.base_image, &raw.base_image) {
+            (Some(source), _) => Some(source.clone()),
+            (None, Some(value)) => Some(BaseImageSource::parse(value, self.project_dir).map_err(
+                |message| {
+                    ProjectError::invalid(self.path, format!("{section} base_image"), message)
+                },
+            )?),
+            (None, None) => None,
+        };
         Ok(FunctionSpec {
             name,
+            base_image,
             role: raw.role.clone(),
             s3_bucket: raw.s3_bucket.clone(),
             handler,

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use serde::Deserialize;
 
+use crate::base_image::BaseImageSource;
 use crate::http::HttpConfig;
 use crate::target::{Architecture, Layout, Runtime};
 use crate::web::{WEB_HANDLER, WebApp};
@@ -27,6 +28,9 @@ pub struct FunctionSpec {
     pub timeout_s: u32,
     /// How the code is split into artifacts.
     pub layout: Layout,
+    /// The base image of the `image` layout; unset, the AWS Python base image of the runtime
+    /// ([`BaseImageSource::default_for`]).
+    pub base_image: Option<BaseImageSource>,
     /// Paths, relative to the project directory, copied to the task root.
     pub include: Vec<String>,
     /// Glob patterns of archive paths left out of the artifacts.
@@ -49,6 +53,14 @@ pub struct FunctionSpec {
 }
 
 impl FunctionSpec {
+    /// The base image of the `image` layout: `base_image`, or the AWS Python base image for
+    /// the function's runtime and architecture.
+    pub fn base_image_source(&self) -> BaseImageSource {
+        self.base_image
+            .clone()
+            .unwrap_or_else(|| BaseImageSource::default_for(self.runtime, self.architecture))
+    }
+
     /// The function's `Handler` setting on Lambda: the handler, or for a web app the script
     /// the exec wrapper runs.
     pub fn lambda_handler(&self) -> String {

@@ -5,6 +5,7 @@
 //!
 //! Nothing here runs a program or writes a file: the build crate does that.
 
+mod base_image;
 mod config;
 mod error;
 mod function;
@@ -17,6 +18,7 @@ mod workspace;
 
 use std::path::{Path, PathBuf};
 
+pub use base_image::{BASE_IMAGE_FORMS, BaseImageSource};
 pub use config::{
     DEFAULT_HANDLER, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, DependencySelection, Overrides,
 };

@@ -170,6 +170,9 @@ pub enum Layout {
     Zip,
     /// A dependency layer archive (`python/lib/pythonX.Y/site-packages/...`) and an app archive.
     Layers,
+    /// A container image: a base image plus a dependency layer and an app layer under
+    /// /var/task.
+    Image,
 }
 
 impl fmt::Display for Layout {
@@ -177,6 +180,7 @@ impl fmt::Display for Layout {
         f.write_str(match self {
             Layout::Zip => "zip",
             Layout::Layers => "layers",
+            Layout::Image => "image",
         })
     }
 }
@@ -188,8 +192,9 @@ impl FromStr for Layout {
         match value {
             "zip" => Ok(Layout::Zip),
             "layers" => Ok(Layout::Layers),
+            "image" => Ok(Layout::Image),
             _ => Err(format!(
-                "unknown layout `{value}`: expected `zip` or `layers`"
+                "unknown layout `{value}`: expected `zip`, `layers` or `image`"
             )),
         }
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use lambdaship_build::{BuildOptions, build};
-use lambdaship_project::{Overrides, Project, Runtime};
+use lambdaship_project::{Layout, Overrides, Project, Runtime};
 use lambdaship_runtime::{
     FunctionCode, FunctionConfig, InvokeRequest, LocalRuntime, PoolOptions, StderrLogs,
     default_region, find_interpreter,
@@ -112,6 +112,13 @@ fn invoke(args: InvokeArgs) -> Result<u8, String> {
             ));
         }
     };
+    if spec.layout == Layout::Image {
+        // Local runs of images unpack the image's /var/task and /opt: not there yet.
+        return Err(format!(
+            "function `{}` has layout = \"image\": invoke cannot run container images yet; set layout = \"zip\" or \"layers\" in [tool.lambdaship] to invoke it locally (the files are the same)",
+            spec.name
+        ));
+    }
     let cache = lambdaship_build::Cache::open(&lambdaship_build::Cache::default_root())
         .map_err(|e| e.to_string())?;
     // Before building: a missing interpreter is the clearer error, and the quicker one.

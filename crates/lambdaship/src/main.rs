@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use lambdaship_build::{BuildOptions, BuildReport, build};
-use lambdaship_project::{Architecture, Layout, Overrides, Project, Runtime};
+use lambdaship_project::{Architecture, BaseImageSource, Layout, Overrides, Project, Runtime};
 
 /// Build, run and deploy Python on AWS Lambda.
 #[derive(Parser)]
@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build a project into Lambda zip or layer + app archives.
+    /// Build a project into Lambda zip or layer + app archives, or a container image.
     Build(BuildArgs),
     /// Build if needed, then run one event through a fresh local execution environment.
     Invoke(invoke::InvokeArgs),
@@ -50,8 +50,15 @@ struct BuildArgs {
     #[arg(long, value_name = "x86_64|arm64")]
     arch: Option<Architecture>,
     /// The artifact layout, overriding [tool.lambdaship] layout.
-    #[arg(long, value_name = "zip|layers")]
+    #[arg(long, value_name = "zip|layers|image")]
     layout: Option<Layout>,
+    /// The base image of the image layout, overriding [tool.lambdaship] base_image: an OCI
+    /// image layout directory, a docker-archive tar, or a registry reference.
+    #[arg(long, value_name = "PATH|REFERENCE", value_parser = parse_base_image)]
+    base_image: Option<BaseImageSource>,
+    /// With the image layout, also write each image as a docker-archive tar (`docker load`).
+    #[arg(long)]
+    docker_archive: bool,
     /// The output directory [default: PROJECT_DIR/dist/lambda].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -102,12 +109,14 @@ fn run_build(args: BuildArgs) -> ExitCode {
         runtime: args.runtime,
         architecture: args.arch,
         layout: args.layout,
+        base_image: args.base_image,
     };
     let options = BuildOptions {
         function: args.function,
         out_dir: args.out,
         no_bytecode: args.no_bytecode,
         cache_dir: None,
+        docker_archive: args.docker_archive,
     };
     let result = Project::load(&args.project_dir, &overrides)
         .map_err(Into::into)
@@ -142,8 +151,27 @@ fn print_json(report: &BuildReport) -> ExitCode {
     }
 }
 
+/// `--base-image`: relative paths start where the command runs.
+fn parse_base_image(value: &str) -> Result<BaseImageSource, String> {
+    let here =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
+    BaseImageSource::parse(value, &here)
+}
+
 fn print_summary(report: &BuildReport) {
     for artifact in &report.artifacts {
+        if let Some(digest) = &artifact.digest {
+            println!(
+                "image  {}  {:.1} MB in blobs, {:.1} MB of files added  {digest}",
+                artifact.path.display(),
+                artifact.size as f64 / 1_048_576.0,
+                artifact.unzipped_size as f64 / 1_048_576.0,
+            );
+            if let Some(tar) = &artifact.docker_archive {
+                println!("       {} (docker load -i)", tar.display());
+            }
+            continue;
+        }
         println!(
             "{:<6} {}  {:.1} MB zipped, {:.1} MB unzipped  sha256 {}",
             format!("{:?}", artifact.kind).to_lowercase(),

@@ -76,8 +76,8 @@ fn unknown_runtime_architecture_and_layout() {
         ),
         (
             "timeout = 30",
-            "timeout = 30\nlayout = \"image\"",
-            "unknown layout `image`",
+            "timeout = 30\nlayout = \"docker\"",
+            "unknown layout `docker`",
         ),
     ] {
         let project = copy_example("hello-fastapi");
