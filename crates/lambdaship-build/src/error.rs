@@ -229,15 +229,17 @@ pub enum BuildError {
         /// The configuration file.
         config: String,
     },
-    /// A base image in a registry, which this build cannot pull.
+    /// A base image that cannot be pulled from its registry.
     #[error(
-        "function `{function}`: the base image {reference} is in a registry, and pulling base images from a registry is not available in this build\n  fix: provide the base image offline: on a machine that reaches the registry run `skopeo copy docker://{reference} oci:base` (or `docker save {reference} -o base.tar`), then set `base_image = \"base\"` in [tool.lambdaship] of {config} or pass --base-image PATH (an OCI image layout directory or a docker-archive tar)"
+        "function `{function}`: cannot pull the base image {reference}: {reason}\n  fix: make the registry reachable (credentials come from ~/.docker/config.json or $DOCKER_CONFIG), or provide the base image offline: on a machine that reaches the registry run `skopeo copy docker://{reference} oci:base` (or `docker save {reference} -o base.tar`), then set `base_image = \"base\"` in [tool.lambdaship] of {config} or pass --base-image PATH (an OCI image layout directory or a docker-archive tar)"
     )]
     BaseImagePull {
         /// The function.
         function: String,
         /// The registry reference.
         reference: String,
+        /// Why the pull failed.
+        reason: String,
         /// The configuration file.
         config: String,
     },

@@ -11,8 +11,9 @@ use std::io::Read;
 use std::path::Path;
 
 use lambdaship_image::{
-    BaseImage, BlobStore, Digest, ImageSpec, Layer, TarEntry, compose, read_docker_archive,
-    read_oci_layout, write_docker_archive, write_layer, write_oci_layout,
+    BaseImage, BlobStore, Digest, ImageSpec, Layer, Platform, Reference, ReferenceError,
+    RegistryAuth, TarEntry, compose, pull_blocking, read_docker_archive, read_oci_layout,
+    write_docker_archive, write_layer, write_oci_layout,
 };
 use lambdaship_project::{Architecture, BaseImageSource, FunctionSpec};
 use serde::{Deserialize, Serialize};
@@ -47,10 +48,11 @@ pub(crate) fn plan(
     function: &FunctionSpec,
     parts: ImageParts,
     cache: &Cache,
+    refresh: bool,
     config: &str,
     progress: &dyn Progress,
 ) -> Result<PlannedImage, BuildError> {
-    let base = base_image(function, cache, config, progress)?;
+    let base = base_image(function, cache, refresh, config, progress)?;
     base.check_platform(image_architecture(function.architecture))
         .map_err(|source| BuildError::Image {
             function: function.name.clone(),
@@ -76,6 +78,7 @@ fn image_architecture(architecture: Architecture) -> &'static str {
 fn base_image(
     function: &FunctionSpec,
     cache: &Cache,
+    refresh: bool,
     config: &str,
     progress: &dyn Progress,
 ) -> Result<BaseImage, BuildError> {
@@ -89,7 +92,9 @@ fn base_image(
     let architecture = image_architecture(function.architecture);
     let (path, key) = match &source {
         BaseImageSource::Registry(reference) => {
-            return pull_base(function, reference, &store, config);
+            return pull_base(
+                function, reference, &store, cache, refresh, config, progress,
+            );
         }
         BaseImageSource::OciLayout(path) | BaseImageSource::DockerArchive(path) => {
             if !path.exists() {
@@ -130,21 +135,60 @@ fn base_image(
     Ok(base)
 }
 
-/// The base image `reference` from its registry, into `store`.
-///
-/// The one place a registry base image is fetched: until the registry client is wired in
-/// here, a registry reference fails with the offline ways to provide the base.
+/// The base image `reference` from its registry, into `store`. A tag is resolved once and
+/// the digest kept (as Docker keeps a pulled base), so later builds need no network;
+/// `refresh` (`build --pull`) asks the registry again.
 fn pull_base(
     function: &FunctionSpec,
     reference: &str,
-    _store: &BlobStore,
+    store: &BlobStore,
+    cache: &Cache,
+    refresh: bool,
     config: &str,
+    progress: &dyn Progress,
 ) -> Result<BaseImage, BuildError> {
-    Err(BuildError::BaseImagePull {
+    let failed = |reason: String| BuildError::BaseImagePull {
         function: function.name.clone(),
         reference: reference.to_string(),
+        reason,
         config: config.to_string(),
+    };
+    let parsed: Reference = reference
+        .parse()
+        .map_err(|e: ReferenceError| failed(e.to_string()))?;
+    let platform = match function.architecture {
+        Architecture::X86_64 => Platform::linux_amd64(),
+        Architecture::Arm64 => Platform::linux_arm64(),
+    };
+    let key = KeyBuilder::new("base-image-pull")
+        .add_str(&parsed.to_string())
+        .add_str(&platform.architecture)
+        .finish();
+    if !refresh
+        && let Some(digest) = cache.text(&key).and_then(|t| t.parse::<Digest>().ok())
+        && let Ok(base) = BaseImage::from_store(store, &digest, reference)
+    {
+        return Ok(base);
+    }
+    progress.step(&format!("Pulling the base image {parsed}"));
+    let auth = RegistryAuth::from_docker_config(parsed.registry());
+    // On a thread of its own: the blocking pull starts a runtime, which cannot be done on
+    // a thread that already runs one (`lambdaship dev` builds from its runtime's pool).
+    let pulled = std::thread::scope(|scope| {
+        scope
+            .spawn(|| pull_blocking(&parsed, &platform, store, &auth))
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     })
+    .map_err(|e| failed(e.to_string()))?;
+    let base = BaseImage::from_store(store, &pulled.manifest_digest, reference).map_err(|e| {
+        BuildError::Image {
+            function: function.name.clone(),
+            source: e,
+        }
+    })?;
+    cache.put_text(&key, &pulled.manifest_digest.to_string())?;
+    Ok(base)
 }
 
 /// Writes each planned image into `out_dir`: `NAME-image/` (an OCI image layout) and, with

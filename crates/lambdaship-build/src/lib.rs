@@ -74,6 +74,9 @@ pub struct BuildOptions {
     pub cache_dir: Option<PathBuf>,
     /// With the `image` layout, also write each image as a docker-archive tar.
     pub docker_archive: bool,
+    /// With the `image` layout, ask the registry for a base image's tag again instead of
+    /// using the digest it was resolved to before.
+    pub pull: bool,
 }
 
 /// The kind of an artifact.
@@ -201,7 +204,14 @@ pub fn build(
                 }
             }
             Assembled::Image(parts) => {
-                images.push(image::plan(function, parts, &cache, &config, progress)?);
+                images.push(image::plan(
+                    function,
+                    parts,
+                    &cache,
+                    options.pull,
+                    &config,
+                    progress,
+                )?);
             }
         }
     }

@@ -15,6 +15,7 @@ mod layer;
 mod layout;
 mod reference;
 pub mod registry;
+mod saved;
 mod store;
 mod tar_writer;
 mod unpack;
@@ -31,6 +32,7 @@ pub use registry::{
     ImageToPush, Platform, PulledImage, PushReport, RegistryAuth, RegistryError, pull,
     pull_blocking, push, push_blocking,
 };
+pub use saved::SavedImage;
 pub use store::{BlobStore, BlobWriter};
 pub use tar_writer::{ENTRY_MTIME, TarEntry, write_tar};
 pub use unpack::{UnpackError, unpack_layers};

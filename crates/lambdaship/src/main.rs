@@ -4,6 +4,7 @@ mod deploy;
 mod dev;
 mod invoke;
 mod progress;
+mod push;
 mod server;
 
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use lambdaship_build::{BuildOptions, BuildReport, build};
+use lambdaship_image::Reference;
 use lambdaship_project::{Architecture, BaseImageSource, Layout, Overrides, Project, Runtime};
 
 /// Build, run and deploy Python on AWS Lambda.
@@ -59,6 +61,14 @@ struct BuildArgs {
     /// With the image layout, also write each image as a docker-archive tar (`docker load`).
     #[arg(long)]
     docker_archive: bool,
+    /// Push the image built to this registry reference (`host[:port]/name:tag`); only the
+    /// blobs the registry lacks are uploaded. Credentials from ~/.docker/config.json.
+    #[arg(long, value_name = "REFERENCE", value_parser = push::parse_push_reference)]
+    push: Option<Reference>,
+    /// Ask the registry for a base image's tag again instead of reusing the digest it
+    /// resolved to before.
+    #[arg(long)]
+    pull: bool,
     /// The output directory [default: PROJECT_DIR/dist/lambda].
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -117,29 +127,72 @@ fn run_build(args: BuildArgs) -> ExitCode {
         no_bytecode: args.no_bytecode,
         cache_dir: None,
         docker_archive: args.docker_archive,
+        pull: args.pull,
     };
-    let result = Project::load(&args.project_dir, &overrides)
-        .map_err(Into::into)
-        .and_then(|project| build(&project, &options, &progress));
-    progress.finish();
-    match result {
-        Ok(report) => {
-            if args.json {
-                print_json(&report)
-            } else {
-                print_summary(&report);
-                ExitCode::SUCCESS
-            }
+    let project = match Project::load(&args.project_dir, &overrides) {
+        Ok(project) => project,
+        Err(error) => {
+            progress.finish();
+            eprintln!("error: {error}");
+            return ExitCode::FAILURE;
         }
+    };
+    let result = build(&project, &options, &progress);
+    progress.finish();
+    let report = match result {
+        Ok(report) => report,
         Err(error) => {
             eprintln!("error: {error}");
-            ExitCode::FAILURE
+            return ExitCode::FAILURE;
         }
+    };
+    let pushed = match &args.push {
+        Some(reference) => {
+            if !args.json {
+                eprintln!("Pushing to {reference}");
+            }
+            match push::push_image(&project, &report, reference) {
+                Ok(pushed) => Some(pushed),
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+        None => None,
+    };
+    if args.json {
+        return print_json(&report, pushed.as_ref());
     }
+    print_summary(&report);
+    if let Some(pushed) = pushed {
+        println!(
+            "pushed {}@{}  {} blobs uploaded ({:.1} MB), {} already there",
+            pushed.reference,
+            pushed.digest,
+            pushed.uploaded,
+            pushed.bytes_sent as f64 / 1_048_576.0,
+            pushed.skipped
+        );
+    }
+    ExitCode::SUCCESS
 }
 
-fn print_json(report: &BuildReport) -> ExitCode {
-    match serde_json::to_string_pretty(report) {
+fn print_json(report: &BuildReport, pushed: Option<&push::Pushed>) -> ExitCode {
+    let mut value = match serde_json::to_value(report) {
+        Ok(value) => value,
+        Err(error) => {
+            eprintln!("error: cannot render the report: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let (Some(pushed), Some(object)) = (pushed, value.as_object_mut()) {
+        object.insert(
+            "pushed".to_string(),
+            serde_json::to_value(pushed).unwrap_or_default(),
+        );
+    }
+    match serde_json::to_string_pretty(&value) {
         Ok(text) => {
             println!("{text}");
             ExitCode::SUCCESS
