@@ -49,25 +49,6 @@ fn inspect(transport: &str, path: &Path, config: bool) -> Value {
     serde_json::from_str(&skopeo(&args)).unwrap()
 }
 
-/// A small project: one handler module importing idna, configured by `tool` lines.
-fn project(tool: &str) -> tempfile::TempDir {
-    let project = tempfile::tempdir().unwrap();
-    write(project.path(), "requirements.txt", "idna==3.10\n");
-    write(
-        project.path(),
-        "lambda_function.py",
-        "import idna\n\ndef lambda_handler(event, context):\n    return idna.encode(event['host']).decode()\n",
-    );
-    write(
-        project.path(),
-        "pyproject.toml",
-        &format!(
-            "[tool.lambdaship]\nname = \"imagefn\"\nruntime = \"python3.11\"\nlayout = \"image\"\n{tool}"
-        ),
-    );
-    project
-}
-
 /// The single image artifact of a build.
 fn image_artifact(run: &BuildRun) -> Value {
     let artifacts = run.artifacts();
@@ -106,7 +87,7 @@ print(json.dumps(out))
 
 #[test]
 fn an_image_builds_on_a_local_base_and_skopeo_reads_it() {
-    let project = project("base_image = \"base\"\n");
+    let project = image_project("base_image = \"base\"\n");
     let base = make_base(project.path(), "base", "amd64");
     let base_layers = inspect("oci", &base, false)["Layers"].clone();
 
@@ -267,7 +248,7 @@ print(len(manifest[0]["Layers"]))
 
 #[test]
 fn a_docker_archive_base_works() {
-    let project = project("");
+    let project = image_project("");
     let base = make_base(project.path(), "base", "amd64");
     let tar = project.path().join("base.tar");
     skopeo(&[
@@ -296,7 +277,7 @@ fn a_docker_archive_base_works() {
 #[test]
 fn bad_base_images_are_refused_with_what_to_do() {
     // A base for another architecture.
-    let project_dir = project("");
+    let project_dir = image_project("");
     make_base(project_dir.path(), "base-arm64", "arm64");
     let run = build(project_dir.path(), &["--base-image", "oci:base-arm64"]);
     // --base-image paths start where the command runs, not in the project.
@@ -312,7 +293,7 @@ fn bad_base_images_are_refused_with_what_to_do() {
     );
 
     // A missing path in the configuration.
-    let missing = project("base_image = \"./images/base\"\n");
+    let missing = image_project("base_image = \"./images/base\"\n");
     build(missing.path(), &[]).assert_failed_with(
         missing.path(),
         &[
@@ -324,7 +305,7 @@ fn bad_base_images_are_refused_with_what_to_do() {
     );
 
     // Not a path and not a registry reference.
-    let invalid = project("base_image = \"python:3.11\"\n");
+    let invalid = image_project("base_image = \"python:3.11\"\n");
     build(invalid.path(), &[]).assert_failed_with(
         invalid.path(),
         &[
@@ -339,7 +320,7 @@ fn bad_base_images_are_refused_with_what_to_do() {
     assert!(run.stderr().contains("--base-image"), "{}", run.stderr());
 
     // The default base is in a registry: named, with the offline ways.
-    let default = project("");
+    let default = image_project("");
     build(default.path(), &[]).assert_failed_with(
         default.path(),
         &[
@@ -351,7 +332,7 @@ fn bad_base_images_are_refused_with_what_to_do() {
     );
 
     // Not an image.
-    let not_image = project("base_image = \"oci:lambda_function.py\"\n");
+    let not_image = image_project("base_image = \"oci:lambda_function.py\"\n");
     build(not_image.path(), &[]).assert_failed_with(
         not_image.path(),
         &["not an OCI image layout", "skopeo copy"],

@@ -23,23 +23,9 @@ fn build_image(dir: &Path, args: &[&str]) -> BuildRun {
     build_with(command, dir, args)
 }
 
-/// The project: an idna handler in the image layout on `base_image`.
+/// The project on `base_image`.
 fn project(base_image: &str) -> tempfile::TempDir {
-    let project = tempfile::tempdir().unwrap();
-    write(project.path(), "requirements.txt", "idna==3.10\n");
-    write(
-        project.path(),
-        "lambda_function.py",
-        "import idna\n\ndef lambda_handler(event, context):\n    return idna.encode(event['host']).decode()\n",
-    );
-    write(
-        project.path(),
-        "pyproject.toml",
-        &format!(
-            "[tool.lambdaship]\nname = \"imagefn\"\nruntime = \"python3.11\"\nlayout = \"image\"\nbase_image = \"{base_image}\"\n"
-        ),
-    );
-    project
+    image_project(&format!("base_image = \"{base_image}\"\n"))
 }
 
 /// A Lambda-shaped base image (fixtures/make_base_image.py) copied into `registry` as

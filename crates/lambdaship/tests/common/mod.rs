@@ -244,3 +244,23 @@ pub fn artifact_hashes(run: &BuildRun) -> Vec<(String, String)> {
     hashes.sort();
     hashes
 }
+
+/// A small project in the image layout, `imagefn`: one handler module importing idna,
+/// configured further by `tool` lines.
+pub fn image_project(tool: &str) -> tempfile::TempDir {
+    let project = tempfile::tempdir().unwrap();
+    write(project.path(), "requirements.txt", "idna==3.10\n");
+    write(
+        project.path(),
+        "lambda_function.py",
+        "import idna\n\ndef lambda_handler(event, context):\n    return idna.encode(event['host']).decode()\n",
+    );
+    write(
+        project.path(),
+        "pyproject.toml",
+        &format!(
+            "[tool.lambdaship]\nname = \"imagefn\"\nruntime = \"python3.11\"\nlayout = \"image\"\n{tool}"
+        ),
+    );
+    project
+}
