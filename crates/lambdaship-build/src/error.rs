@@ -7,6 +7,9 @@ use lambdaship_project::ProjectError;
 /// Why a build failed. Nothing is written to the output directory when it does.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// The image built cannot be pushed (none or several built, or the registry refused).
+    #[error("{0}")]
+    Push(String),
     /// The project could not be read.
     #[error(transparent)]
     Project(#[from] ProjectError),

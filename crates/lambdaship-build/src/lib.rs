@@ -17,6 +17,7 @@ mod image;
 mod output;
 mod packages;
 mod platform;
+mod push;
 mod requirements;
 mod tree;
 mod uv;
@@ -34,6 +35,7 @@ pub use assemble::{IMAGE_LIMIT_BYTES, LAYER_LIMIT, UNZIPPED_LIMIT_BYTES};
 pub use cache::{Cache, KeyBuilder, file_stamp};
 pub use error::BuildError;
 pub use platform::{Target, dependency_root, layer_site_packages};
+pub use push::{Pushed, push_image};
 pub use uv::Uv;
 
 use assemble::{Assembled, FunctionParts, assemble};

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use lambdaship_build::{BuildOptions, BuildReport, build};
+use lambdaship_build::{BuildOptions, BuildReport, Pushed, build, push_image};
 use lambdaship_image::Reference;
 use lambdaship_project::{Architecture, BaseImageSource, Layout, Overrides, Project, Runtime};
 
@@ -151,7 +151,7 @@ fn run_build(args: BuildArgs) -> ExitCode {
             if !args.json {
                 eprintln!("Pushing to {reference}");
             }
-            match push::push_image(&project, &report, reference) {
+            match push_image(&project, &report, reference) {
                 Ok(pushed) => Some(pushed),
                 Err(error) => {
                     eprintln!("error: {error}");
@@ -178,7 +178,7 @@ fn run_build(args: BuildArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn print_json(report: &BuildReport, pushed: Option<&push::Pushed>) -> ExitCode {
+fn print_json(report: &BuildReport, pushed: Option<&Pushed>) -> ExitCode {
     let mut value = match serde_json::to_value(report) {
         Ok(value) => value,
         Err(error) => {
