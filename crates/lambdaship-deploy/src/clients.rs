@@ -81,6 +81,8 @@ pub struct Clients {
     pub sts: aws_sdk_sts::Client,
     /// API Gateway v2, for `--http-api`.
     pub apigateway: aws_sdk_apigatewayv2::Client,
+    /// ECR, for image functions' repository and registry login.
+    pub ecr: aws_sdk_ecr::Client,
     /// The resolved region.
     pub region: String,
     /// The endpoint every call goes to, when not AWS.
@@ -129,6 +131,7 @@ impl Clients {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             sts: aws_sdk_sts::Client::new(&sdk),
             apigateway: aws_sdk_apigatewayv2::Client::new(&sdk),
+            ecr: aws_sdk_ecr::Client::new(&sdk),
             region,
             endpoint_url,
         })

@@ -7,6 +7,7 @@
 //! function URL and an HTTP API. A dry run does the reads and reports the writes.
 
 mod clients;
+mod ecr;
 mod error;
 mod function;
 mod http_api;
