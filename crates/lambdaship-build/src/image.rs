@@ -66,7 +66,7 @@ pub(crate) fn plan(
 }
 
 /// The architecture as images name it.
-pub(crate) fn image_architecture(architecture: Architecture) -> &'static str {
+pub fn image_architecture(architecture: Architecture) -> &'static str {
     match architecture {
         Architecture::X86_64 => "amd64",
         Architecture::Arm64 => "arm64",

@@ -11,6 +11,7 @@ mod ecr;
 mod error;
 mod function;
 mod http_api;
+mod image;
 mod layer;
 mod release;
 pub mod remote;
@@ -22,7 +23,7 @@ mod url;
 mod wait;
 
 use lambdaship_build::{Artifact, ArtifactKind, BuildReport};
-use lambdaship_project::FunctionSpec;
+use lambdaship_project::{FunctionSpec, ImageRepository};
 
 pub use clients::{Clients, Target};
 pub use error::DeployError;
@@ -50,6 +51,8 @@ pub struct DeployOptions {
     pub role: Option<String>,
     /// The bucket for code over the direct-upload limit, overriding `s3_bucket`.
     pub s3_bucket: Option<String>,
+    /// The repository image functions are pushed to, overriding `image_repository`.
+    pub image_repository: Option<ImageRepository>,
     /// Publish a version after the update.
     pub publish: bool,
     /// Point this alias at the published version (implies `publish`).
@@ -118,10 +121,18 @@ impl Context<'_> {
 
 /// The artifacts of one function in a build.
 pub(crate) struct FunctionArtifacts<'a> {
-    /// The function's code: the whole zip, or the app archive of the layers layout.
+    /// The function's code: the whole zip, the app archive of the layers layout, or the
+    /// image.
     pub code: &'a Artifact,
     /// The layers lambdaship built for it (dependencies, or the web adapter).
     pub layers: Vec<&'a Artifact>,
+}
+
+impl FunctionArtifacts<'_> {
+    /// Whether the code is a container image.
+    fn is_image(&self) -> bool {
+        self.code.kind == ArtifactKind::Image
+    }
 }
 
 fn artifacts_of<'a>(
@@ -129,13 +140,13 @@ fn artifacts_of<'a>(
     function: &str,
 ) -> Result<FunctionArtifacts<'a>, DeployError> {
     let mine = || report.artifacts.iter().filter(|a| a.function == function);
-    if mine().any(|a| a.kind == ArtifactKind::Image) {
-        return Err(DeployError::Build(format!(
-            "function `{function}` is built as a container image (layout = \"image\"), and deploy cannot deploy images yet: set layout = \"zip\" or \"layers\" in [tool.lambdaship] to deploy it"
-        )));
-    }
     let code = mine()
-        .find(|a| matches!(a.kind, ArtifactKind::Zip | ArtifactKind::App))
+        .find(|a| {
+            matches!(
+                a.kind,
+                ArtifactKind::Zip | ArtifactKind::App | ArtifactKind::Image
+            )
+        })
         .ok_or_else(|| {
             DeployError::Build(format!("the build wrote no code archive for `{function}`"))
         })?;
@@ -177,7 +188,12 @@ async fn deploy_function(
     spec: &FunctionSpec,
     artifacts: &FunctionArtifacts<'_>,
 ) -> Result<FunctionReport, DeployError> {
-    let deployed = function::current(context, &spec.name).await?;
+    let package = if artifacts.is_image() {
+        aws_sdk_lambda::types::PackageType::Image
+    } else {
+        aws_sdk_lambda::types::PackageType::Zip
+    };
+    let deployed = function::current(context, &spec.name, &package).await?;
     match deploy_steps(context, spec, artifacts, deployed).await {
         // Say what the failure left behind: which code runs, whether an update is stuck.
         Err(DeployError::Step {
@@ -204,15 +220,15 @@ async fn deploy_steps(
     for artifact in &artifacts.layers {
         layers.push(layer::publish_if_changed(context, spec, artifact).await?);
     }
-    let outcome = function::upsert(
-        context,
-        spec,
-        deployed,
-        role.as_ref(),
-        &layers,
-        artifacts.code,
-    )
-    .await?;
+    let image = match artifacts.is_image() {
+        true => Some(image::prepare(context, spec, artifacts.code).await?),
+        false => None,
+    };
+    let code = match &image {
+        Some(image) => function::Code::Image(artifacts.code, image),
+        None => function::Code::Archive(artifacts.code),
+    };
+    let outcome = function::upsert(context, spec, deployed, role.as_ref(), &layers, &code).await?;
     let mut report = FunctionReport {
         name: spec.name.clone(),
         arn: outcome.arn.clone(),

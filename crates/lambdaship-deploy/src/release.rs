@@ -73,7 +73,14 @@ pub(crate) async fn publish(
             .lambda
             .publish_version()
             .function_name(name)
-            .code_sha256(&report.code.code_sha256)
+            // An image's CodeSha256 is Lambda's own reckoning: only a zip's is checked.
+            .set_code_sha256(
+                report
+                    .code
+                    .image_uri
+                    .is_none()
+                    .then(|| report.code.code_sha256.clone()),
+            )
             .send()
             .await
             .map_err(|e| {

@@ -54,12 +54,16 @@ pub struct LayerReport {
 pub struct CodeReport {
     /// Sent now, or the deployed CodeSha256 already matched.
     pub change: Change,
-    /// SHA-256 of the zip, base64, as Lambda reports CodeSha256.
+    /// SHA-256 of the zip, base64, as Lambda reports CodeSha256; for an image, its
+    /// manifest digest's hex.
     pub code_sha256: String,
     /// Bytes sent (directly or to S3).
     pub bytes_uploaded: u64,
     /// `s3://bucket/key` when the code went through S3.
     pub s3_location: Option<String>,
+    /// An image function's ImageUri, `HOST/REPOSITORY@sha256:HEX`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_uri: Option<String>,
 }
 
 /// The function's configuration.
@@ -185,7 +189,7 @@ impl DeployReport {
                 .unwrap_or_default();
             lines.push(format!(
                 "  code           {} ({}{via})",
-                code.code_sha256,
+                code.image_uri.as_ref().unwrap_or(&code.code_sha256),
                 code.change.word(dry)
             ));
             let configuration = &function.configuration;

@@ -104,38 +104,17 @@ fn check_reference(value: &str) -> Result<(), String> {
     let Some((host, path)) = rest.split_once('/') else {
         return Err("a registry reference starts with its registry host".to_string());
     };
-    let is_host = host.contains('.') || host.contains(':') || host == "localhost";
-    if !is_host {
+    if !names_a_host(host) {
         return Err(format!(
             "`{host}` is not a registry host (a host has a `.` or a `:port`, or is `localhost`)"
         ));
     }
-    let (hostname, port) = host.split_once(':').unwrap_or((host, ""));
-    let host_ok = !hostname.is_empty()
-        && hostname
-            .split('.')
-            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
-        && (host.split_once(':').is_none() || (!port.is_empty() && port.parse::<u16>().is_ok()));
-    if !host_ok {
-        return Err(format!("`{host}` is not a valid registry host"));
-    }
+    check_registry_host(host)?;
     let (name, tag) = match path.rsplit_once(':') {
         Some((name, tag)) => (name, Some(tag)),
         None => (path, None),
     };
-    let component_ok = |part: &str| {
-        !part.is_empty()
-            && part
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
-            && part.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && part.ends_with(|c: char| c.is_ascii_alphanumeric())
-    };
-    if !name.split('/').all(component_ok) {
-        return Err(format!(
-            "`{name}` is not a valid repository name (lower-case letters, digits and `._-`, parts separated by `/`)"
-        ));
-    }
+    check_repository_path(name)?;
     if let Some(tag) = tag {
         let tag_ok = !tag.is_empty()
             && tag.len() <= 128
@@ -150,6 +129,47 @@ fn check_reference(value: &str) -> Result<(), String> {
         return Err("it needs a tag (`:TAG`) or a digest (`@sha256:…`)".to_string());
     }
     Ok(())
+}
+
+/// Whether the first part of a reference names a registry host rather than a repository:
+/// as Docker decides, a host has a `.` or a `:port`, or is `localhost`.
+pub(crate) fn names_a_host(first_part: &str) -> bool {
+    first_part.contains('.') || first_part.contains(':') || first_part == "localhost"
+}
+
+/// Checks `host[:port]`: dot-separated labels of letters, digits and `-`, and a valid port.
+pub(crate) fn check_registry_host(host: &str) -> Result<(), String> {
+    let (hostname, port) = host.split_once(':').unwrap_or((host, ""));
+    let host_ok = !hostname.is_empty()
+        && hostname
+            .split('.')
+            .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        && (host.split_once(':').is_none() || (!port.is_empty() && port.parse::<u16>().is_ok()));
+    if host_ok {
+        Ok(())
+    } else {
+        Err(format!("`{host}` is not a valid registry host"))
+    }
+}
+
+/// Checks a repository path: `/`-separated parts of lower-case letters, digits and `._-`,
+/// each starting and ending with a letter or digit.
+pub(crate) fn check_repository_path(name: &str) -> Result<(), String> {
+    let component_ok = |part: &str| {
+        !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c))
+            && part.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && part.ends_with(|c: char| c.is_ascii_alphanumeric())
+    };
+    if name.split('/').all(component_ok) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a valid repository name (lower-case letters, digits and `._-`, parts separated by `/`)"
+        ))
+    }
 }
 
 #[cfg(test)]

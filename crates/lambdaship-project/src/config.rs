@@ -12,6 +12,7 @@ use crate::function::{
     FunctionSpec, Handler, Memory, Timeout, check_bucket_name, check_function_name, check_role,
 };
 use crate::http::HttpConfig;
+use crate::image_repository::ImageRepository;
 use crate::pyproject::normalize_package_name;
 use crate::target::{Architecture, Layout, Runtime};
 use crate::web::WebApp;
@@ -49,6 +50,7 @@ pub(crate) struct RawConfig {
     web_port: Option<i64>,
     role: Option<String>,
     s3_bucket: Option<String>,
+    image_repository: Option<String>,
     #[serde(default)]
     functions: BTreeMap<String, RawConfig>,
 }
@@ -97,6 +99,10 @@ impl RawConfig {
                 .s3_bucket
                 .clone()
                 .or_else(|| defaults.s3_bucket.clone()),
+            image_repository: self
+                .image_repository
+                .clone()
+                .or_else(|| defaults.image_repository.clone()),
             functions: BTreeMap::new(),
         }
     }
@@ -334,8 +340,17 @@ impl ConfigResolver<'_> {
             )?),
             (None, None) => None,
         };
+        let image_repository = raw
+            .image_repository
+            .as_deref()
+            .map(ImageRepository::parse)
+            .transpose()
+            .map_err(|message| {
+                ProjectError::invalid(self.path, format!("{section} image_repository"), message)
+            })?;
         Ok(FunctionSpec {
             name,
+            image_repository,
             base_image,
             role: raw.role.clone(),
             s3_bucket: raw.s3_bucket.clone(),

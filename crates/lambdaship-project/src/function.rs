@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::base_image::BaseImageSource;
 use crate::http::HttpConfig;
+use crate::image_repository::ImageRepository;
 use crate::target::{Architecture, Layout, Runtime};
 use crate::web::{WEB_HANDLER, WebApp};
 
@@ -50,6 +51,9 @@ pub struct FunctionSpec {
     pub role: Option<String>,
     /// The S3 bucket `deploy` uploads code over the direct-upload limit to.
     pub s3_bucket: Option<String>,
+    /// The repository `deploy` pushes the `image` layout's image to; unset, the ECR
+    /// repository named after the function.
+    pub image_repository: Option<ImageRepository>,
 }
 
 impl FunctionSpec {

@@ -10,6 +10,7 @@ mod config;
 mod error;
 mod function;
 mod http;
+mod image_repository;
 mod lock;
 mod pyproject;
 mod target;
@@ -25,6 +26,7 @@ pub use config::{
 pub use error::ProjectError;
 pub use function::{FunctionSpec, Handler, check_bucket_name, check_role};
 pub use http::{Api, CorsConfig, HttpConfig, MediaType, PayloadFormat, Stage, UrlInvokeMode};
+pub use image_repository::{IMAGE_REPOSITORY_FORMS, ImageRepository};
 pub use lock::{LockFile, LockedPackage};
 pub use pyproject::normalize_package_name;
 pub use target::{Architecture, Layout, Runtime, RuntimeOs};

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use lambdaship_build::{BuildOptions, build};
 use lambdaship_deploy::{Clients, DeployOptions, Target, UrlAuth};
-use lambdaship_project::{Overrides, Project};
+use lambdaship_project::{ImageRepository, Overrides, Project};
 
 use crate::progress;
 
@@ -35,6 +35,9 @@ pub struct DeployArgs {
     /// The S3 bucket for archives over 50 MB, overriding [tool.lambdaship] s3_bucket [default: lambdaship-ACCOUNT-REGION].
     #[arg(long, value_name = "BUCKET")]
     s3_bucket: Option<String>,
+    /// Where image functions are pushed, overriding [tool.lambdaship] image_repository: an ECR repository name, or HOST[:PORT]/NAME on any registry [default: the ECR repository named after the function].
+    #[arg(long, value_name = "NAME|HOST/NAME", value_parser = ImageRepository::parse)]
+    image_repository: Option<ImageRepository>,
     /// Publish a version once deployed.
     #[arg(long)]
     publish: bool,
@@ -108,6 +111,7 @@ fn deploy(args: DeployArgs) -> Result<(), String> {
     let options = DeployOptions {
         role: args.role.clone(),
         s3_bucket: args.s3_bucket.clone(),
+        image_repository: args.image_repository.clone(),
         publish: args.publish || args.alias.is_some(),
         alias: args.alias.clone(),
         url: args.url.map(|url| match url {

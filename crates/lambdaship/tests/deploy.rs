@@ -5,13 +5,16 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+#[path = "../../lambdaship-image/tests/support/mod.rs"]
+mod registry_support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::server::{LocalServer, dummy_credentials, tools_python, tools_python_code};
-use common::{lambdaship, repo_root, run, write};
+use common::{image_project, lambdaship, make_base_image, repo_root, run, write};
+use registry_support::{Auth, ECR_PASSWORD, ECR_USER, Registry};
 use serde_json::{Value, json};
 
 /// The secret key every deploy here runs with: it must never appear in what deploy prints.
@@ -672,4 +675,236 @@ fn access_denied_names_the_action_to_allow() {
         "{stderr}"
     );
     assert_eq!(proxy_hits(&proxy), [1], "a denial is not retried");
+}
+
+/// The registry host moto's ECR names for its default account and region.
+const MOTO_ECR_HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+/// The image project `imagefn` on a base image the test made (the public one cannot be
+/// reached here), with `tool` lines added to [tool.lambdaship].
+fn image_deploy_project(tool: &str) -> tempfile::TempDir {
+    let project = image_project(&format!("base_image = \"base\"\n{tool}"));
+    make_base_image(project.path(), "base", "amd64");
+    project
+}
+
+/// `lambdaship deploy ... --json` of an image project, with no Docker credentials from the
+/// machine.
+fn deploy_image(endpoint: &str, project: &Path, args: &[&str]) -> Value {
+    let mut args = args.to_vec();
+    args.push("--json");
+    let mut command = deploy_command(endpoint, project, &args);
+    command.env("DOCKER_CONFIG", project.join(".no-docker-config"));
+    let output = run_deploy(command);
+    assert!(
+        output.status.success(),
+        "deploy {args:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The image function as the endpoint holds it (fixtures/deploy_state.py image).
+fn image_state(endpoint: &str, function: &str, ecr: bool) -> Value {
+    let mut args = vec!["image", function];
+    if ecr {
+        args.push("--ecr");
+    }
+    serde_json::from_str(&state_tool(endpoint, &args)).unwrap()
+}
+
+/// The manifest digest skopeo reads at `uri` on a loopback registry.
+fn registry_digest(uri: &str, creds: Option<&str>) -> String {
+    let target = format!("docker://{uri}");
+    let mut args = vec!["inspect", "--tls-verify=false"];
+    if let Some(creds) = creds {
+        args.extend(["--creds", creds]);
+    }
+    args.push(&target);
+    let inspected: Value = serde_json::from_slice(&registry_support::skopeo(&args).stdout).unwrap();
+    inspected["Digest"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn deploys_an_image_through_ecr_then_pushes_and_updates_only_what_changed() {
+    // moto serves ECR's API (repositories, GetAuthorizationToken) and Lambda's; the images go
+    // to docker-registry, which takes the login moto's ECR hands out. The proxy renames the
+    // registry host moto's ECR answers with (AWS's, unreachable here) to the loopback one.
+    let registry = Registry::start(Auth::EcrLogin);
+    let moto = moto();
+    let rewrite = format!("rewrite:{MOTO_ECR_HOST}={}", registry.host());
+    let proxy = flaky_proxy(&moto.endpoint, &[&rewrite]);
+    let creds = format!("{ECR_USER}:{ECR_PASSWORD}");
+    let project = image_deploy_project("");
+    let dir = project.path();
+
+    // A dry run plans it all and writes nothing.
+    let plan = deploy_image(&proxy.endpoint, dir, &["--dry-run"]);
+    assert_eq!(
+        changes(only_function(&plan)),
+        ["role=created", "code=created", "configuration=created"],
+        "{plan:#}"
+    );
+    assert_eq!(
+        snapshot(&moto.endpoint, "imagefn", false)["function"],
+        Value::Null
+    );
+
+    // First deploy: the repository is created, the image pushed, the function created.
+    let first = deploy_image(&proxy.endpoint, dir, &[]);
+    let function = only_function(&first);
+    assert_eq!(
+        changes(function),
+        ["role=created", "code=created", "configuration=created"],
+        "{first:#}"
+    );
+    let uri = function["code"]["image_uri"].as_str().unwrap().to_string();
+    let prefix = format!("{}/imagefn@sha256:", registry.host());
+    assert!(uri.starts_with(&prefix), "{uri}");
+    let digest = uri.split('@').nth(1).unwrap().to_string();
+    assert_eq!(registry_digest(&uri, Some(&creds)), digest);
+    let first_bytes = function["code"]["bytes_uploaded"].as_u64().unwrap();
+    assert!(first_bytes > 0, "{first:#}");
+    let state = image_state(&moto.endpoint, "imagefn", true);
+    assert_eq!(state["PackageType"], "Image", "{state:#}");
+    assert_eq!(state["ImageUri"], uri.as_str(), "{state:#}");
+    assert_eq!(
+        state["Handler"],
+        Value::Null,
+        "an image's handler is its Cmd"
+    );
+    assert_eq!(state["Runtime"], Value::Null, "{state:#}");
+    assert_eq!(state["repositories"], json!(["imagefn"]), "{state:#}");
+
+    // Unchanged: nothing pushed, nothing updated.
+    let second = deploy_image(&proxy.endpoint, dir, &[]);
+    let function = only_function(&second);
+    assert!(
+        changes(function).iter().all(|c| c.ends_with("=unchanged")),
+        "{second:#}"
+    );
+    assert_eq!(second["bytes_uploaded"], 0, "{second:#}");
+    assert_eq!(function["code"]["image_uri"], uri.as_str());
+
+    // An app edit: only the app layer and the config are pushed, the code updated.
+    write(
+        dir,
+        "lambda_function.py",
+        "import idna\n\ndef lambda_handler(event, context):\n    return 'v2 ' + idna.encode(event['host']).decode()\n",
+    );
+    let third = deploy_image(&proxy.endpoint, dir, &[]);
+    let function = only_function(&third);
+    assert_eq!(function["code"]["change"], "updated", "{third:#}");
+    assert_eq!(
+        function["configuration"]["change"], "unchanged",
+        "{third:#}"
+    );
+    let new_uri = function["code"]["image_uri"].as_str().unwrap().to_string();
+    assert_ne!(new_uri, uri);
+    let third_bytes = function["code"]["bytes_uploaded"].as_u64().unwrap();
+    assert!(
+        third_bytes > 0 && third_bytes * 4 < first_bytes,
+        "an app edit sent {third_bytes} bytes, the first push {first_bytes}"
+    );
+    assert_eq!(
+        image_state(&moto.endpoint, "imagefn", false)["ImageUri"],
+        new_uri.as_str()
+    );
+
+    // A setting: the configuration is updated, without the zip-only fields.
+    write(
+        dir,
+        "pyproject.toml",
+        "[tool.lambdaship]\nname = \"imagefn\"\nruntime = \"python3.11\"\nlayout = \"image\"\nbase_image = \"base\"\nmemory = 512\n",
+    );
+    let fourth = deploy_image(&proxy.endpoint, dir, &[]);
+    let function = only_function(&fourth);
+    assert_eq!(function["code"]["change"], "unchanged", "{fourth:#}");
+    assert_eq!(
+        function["configuration"]["fields"],
+        json!(["MemorySize"]),
+        "{fourth:#}"
+    );
+    assert_eq!(
+        image_state(&moto.endpoint, "imagefn", false)["MemorySize"],
+        512
+    );
+
+    // The same function as a zip: Lambda cannot change the package type.
+    write(
+        dir,
+        "pyproject.toml",
+        "[tool.lambdaship]\nname = \"imagefn\"\nruntime = \"python3.11\"\n",
+    );
+    refused(
+        deploy_command(&proxy.endpoint, dir, &[]),
+        "exists with package type Image and this build is a zip",
+    );
+}
+
+#[test]
+fn an_image_goes_to_any_registry_named_by_its_host_and_bad_settings_are_refused() {
+    let registry = Registry::start(Auth::None);
+    let moto = moto();
+    let project = image_deploy_project("");
+    let dir = project.path();
+    let repository = format!("{}/apps/hello", registry.host());
+
+    // A registry named by its host: no ECR call, Docker's (here: no) credentials.
+    let report = deploy_image(&moto.endpoint, dir, &["--image-repository", &repository]);
+    let uri = only_function(&report)["code"]["image_uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(uri.starts_with(&format!("{repository}@sha256:")), "{uri}");
+    assert_eq!(registry_digest(&uri, None), uri.split('@').nth(1).unwrap());
+    let state = image_state(&moto.endpoint, "imagefn", true);
+    assert_eq!(state["ImageUri"], uri.as_str());
+    assert_eq!(state["repositories"], json!([]), "{state:#}");
+
+    // A zip function of the same name is not turned into an image.
+    let zip = tempfile::tempdir().unwrap();
+    write(zip.path(), "requirements.txt", "");
+    write(
+        zip.path(),
+        "lambda_function.py",
+        "def lambda_handler(event, context):\n    return 1\n",
+    );
+    write(
+        zip.path(),
+        "pyproject.toml",
+        "[tool.lambdaship]\nname = \"zipfn\"\nruntime = \"python3.11\"\n",
+    );
+    deploy(&moto.endpoint, zip.path(), &[]);
+    write(
+        zip.path(),
+        "pyproject.toml",
+        &format!(
+            "[tool.lambdaship]\nname = \"zipfn\"\nruntime = \"python3.11\"\nlayout = \"image\"\nbase_image = \"{}\"\nimage_repository = \"{repository}\"\n",
+            dir.join("base").display()
+        ),
+    );
+    refused(
+        deploy_command(&moto.endpoint, zip.path(), &[]),
+        "exists with package type Zip and this build is a container image",
+    );
+
+    // Layers cannot go on an image (the build says so); a repository with a tag is not a
+    // repository.
+    let with_layers = image_deploy_project(
+        "layers = [\"arn:aws:lambda:us-east-1:123456789012:layer:extra:1\"]\n",
+    );
+    refused(
+        deploy_command(&moto.endpoint, with_layers.path(), &[]),
+        "Lambda runs no layers with a container image",
+    );
+    refused(
+        deploy_command(&moto.endpoint, dir, &["--image-repository", "hello:latest"]),
+        "it has a tag or digest",
+    );
+    let bad_setting = image_deploy_project("image_repository = \"Hello\"\n");
+    refused(
+        deploy_command(&moto.endpoint, bad_setting.path(), &[]),
+        "image_repository",
+    );
 }

@@ -13,20 +13,6 @@ use std::time::Duration;
 use common::*;
 use serde_json::Value;
 
-/// Writes a base image (an OCI layout shaped like the Lambda Python base image) at
-/// `dir/name` for `architecture`.
-fn make_base(dir: &Path, name: &str, architecture: &str) -> PathBuf {
-    let path = dir.join(name);
-    let mut command = Command::new("python3");
-    command
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/make_base_image.py"))
-        .arg(&path)
-        .arg(architecture);
-    let output = run(command, Duration::from_secs(60), "make_base_image.py");
-    assert!(output.status.success(), "{output:?}");
-    path
-}
-
 fn skopeo(args: &[&str]) -> String {
     let mut command = Command::new("skopeo");
     command.args(["--insecure-policy"]).args(args);
@@ -88,7 +74,7 @@ print(json.dumps(out))
 #[test]
 fn an_image_builds_on_a_local_base_and_skopeo_reads_it() {
     let project = image_project("base_image = \"base\"\n");
-    let base = make_base(project.path(), "base", "amd64");
+    let base = make_base_image(project.path(), "base", "amd64");
     let base_layers = inspect("oci", &base, false)["Layers"].clone();
 
     let run = build(project.path(), &["--docker-archive"]);
@@ -249,7 +235,7 @@ print(len(manifest[0]["Layers"]))
 #[test]
 fn a_docker_archive_base_works() {
     let project = image_project("");
-    let base = make_base(project.path(), "base", "amd64");
+    let base = make_base_image(project.path(), "base", "amd64");
     let tar = project.path().join("base.tar");
     skopeo(&[
         "copy",
@@ -278,7 +264,7 @@ fn a_docker_archive_base_works() {
 fn bad_base_images_are_refused_with_what_to_do() {
     // A base for another architecture.
     let project_dir = image_project("");
-    make_base(project_dir.path(), "base-arm64", "arm64");
+    make_base_image(project_dir.path(), "base-arm64", "arm64");
     let run = build(project_dir.path(), &["--base-image", "oci:base-arm64"]);
     // --base-image paths start where the command runs, not in the project.
     run.assert_failed_with(project_dir.path(), &["base-arm64", "does not exist"]);

@@ -9,8 +9,6 @@ mod common;
 mod registry_support;
 
 use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
 
 use common::*;
 use registry_support::{Auth, Registry};
@@ -31,14 +29,7 @@ fn project(base_image: &str) -> tempfile::TempDir {
 /// A Lambda-shaped base image (fixtures/make_base_image.py) copied into `registry` as
 /// `lambda/python:3.11`, digests preserved.
 fn publish_base(registry: &Registry, dir: &Path) -> String {
-    let layout = dir.join("base");
-    let mut command = Command::new("python3");
-    command
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/make_base_image.py"))
-        .arg(&layout)
-        .arg("amd64");
-    let output = run(command, Duration::from_secs(60), "make_base_image.py");
-    assert!(output.status.success(), "{output:?}");
+    let layout = make_base_image(dir, "base", "amd64");
     let reference = format!("{}/lambda/python:3.11", registry.host());
     registry_support::skopeo(&[
         "copy",

@@ -20,12 +20,19 @@ pub const PASSWORD: &str = "secret";
 /// bcrypt (cost 4, to keep the registry's checks fast) of PASSWORD, made once with Python's
 /// crypt so the tests need no bcrypt tool.
 const PASSWORD_BCRYPT: &str = "$2b$04$8pNiOFFqdi1vtJjbcBbgYeD28bgo8SoQUQ9D0v1xSyl2XZR7Gt3NW";
+/// The registry login moto's ECR hands out for its default account (GetAuthorizationToken
+/// answers `AWS:ACCOUNT-auth-token`), and its bcrypt, made as PASSWORD_BCRYPT was.
+pub const ECR_USER: &str = "AWS";
+pub const ECR_PASSWORD: &str = "123456789012-auth-token";
+const ECR_PASSWORD_BCRYPT: &str = "$2b$04$/8zKY1mIaxg6KZThjmts6.VWm115HbLGaprxE3j.iCKpW.0vV.VY6";
 const STARTUP: Duration = Duration::from_secs(30);
 
 /// How the registry under test authenticates.
 pub enum Auth {
     None,
     Htpasswd,
+    /// htpasswd with the login moto's ECR hands out.
+    EcrLogin,
     /// Token auth, with a token server started beside it.
     Token,
 }
@@ -44,9 +51,13 @@ impl Registry {
         let mut token_server = None;
         let auth_section = match auth {
             Auth::None => String::new(),
-            Auth::Htpasswd => {
+            Auth::Htpasswd | Auth::EcrLogin => {
+                let line = match auth {
+                    Auth::EcrLogin => format!("{ECR_USER}:{ECR_PASSWORD_BCRYPT}\n"),
+                    _ => format!("{USER}:{PASSWORD_BCRYPT}\n"),
+                };
                 let htpasswd = dir.path().join("htpasswd");
-                std::fs::write(&htpasswd, format!("{USER}:{PASSWORD_BCRYPT}\n")).unwrap();
+                std::fs::write(&htpasswd, line).unwrap();
                 format!(
                     "auth:\n  htpasswd:\n    realm: test-realm\n    path: {}\n",
                     htpasswd.display()

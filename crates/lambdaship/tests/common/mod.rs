@@ -245,6 +245,20 @@ pub fn artifact_hashes(run: &BuildRun) -> Vec<(String, String)> {
     hashes
 }
 
+/// Writes a base image (an OCI layout shaped like the Lambda Python base image,
+/// fixtures/make_base_image.py) at `dir/name` for `architecture` (`amd64` or `arm64`).
+pub fn make_base_image(dir: &Path, name: &str, architecture: &str) -> PathBuf {
+    let path = dir.join(name);
+    let mut command = Command::new("python3");
+    command
+        .arg(repo_root().join("crates/lambdaship/tests/fixtures/make_base_image.py"))
+        .arg(&path)
+        .arg(architecture);
+    let output = run(command, Duration::from_secs(60), "make_base_image.py");
+    assert!(output.status.success(), "{output:?}");
+    path
+}
+
 /// A small project in the image layout, `imagefn`: one handler module importing idna,
 /// configured further by `tool` lines.
 pub fn image_project(tool: &str) -> tempfile::TempDir {
