@@ -167,6 +167,7 @@ fn pushes_what_skopeo_reads_back_and_skips_what_the_registry_has() {
     let report = push_image(&store, &target, &image, &anonymous).unwrap();
     assert_eq!(report.manifest_digest, image.manifest_digest);
     assert_eq!((report.uploaded, report.skipped), (3, 0));
+    assert!(!report.already_tagged);
     let blob_bytes: u64 = image.blobs().iter().map(|b| b.size()).sum();
     assert_eq!(report.bytes_sent, blob_bytes);
 
@@ -209,6 +210,10 @@ fn pushes_what_skopeo_reads_back_and_skips_what_the_registry_has() {
 
     let again = push_image(&store, &target, &image, &anonymous).unwrap();
     assert_eq!((again.uploaded, again.skipped, again.bytes_sent), (0, 3, 0));
+    assert!(
+        again.already_tagged,
+        "one HEAD of the tag is the whole push"
+    );
 
     // An app edit: the dependency layer stays, the app layer and (through diff_ids) the
     // config change.
@@ -229,6 +234,7 @@ fn pushes_what_skopeo_reads_back_and_skips_what_the_registry_has() {
     )
     .unwrap();
     assert_eq!((report.uploaded, report.skipped), (2, 1));
+    assert!(!report.already_tagged);
     assert_eq!(
         report.bytes_sent,
         edited.layers[1].size() + edited.config.size()
@@ -342,6 +348,7 @@ fn bearer_tokens_come_from_the_realm_with_the_credentials() {
     assert_eq!(report.uploaded, 2);
     let again = push_image(&store, &target, &image, &good).unwrap();
     assert_eq!(again.skipped, 2);
+    assert!(again.already_tagged);
     let cache_dir = tempfile::tempdir().unwrap();
     let cache = BlobStore::new(cache_dir.path());
     let pulled = pull_blocking(&target, &Platform::linux_arm64(), &cache, &good).unwrap();

@@ -25,6 +25,8 @@ pub struct PushReport {
     pub bytes_sent: u64,
     /// The manifest's digest: `reference@manifest_digest` is what Lambda's ImageUri takes.
     pub manifest_digest: Digest,
+    /// The tag already named this manifest: nothing was checked blob by blob or sent.
+    pub already_tagged: bool,
 }
 
 /// An image to push: its manifest as stored, and the blobs it refers to.
@@ -98,13 +100,30 @@ pub async fn push(
         .await
         .map_err(|e| context.error(e, Subject::Other))?;
 
+    let target = to_oci_reference(reference, false);
+    // The tag already names this manifest: the registry has the image and every blob it
+    // refers to (a registry accepts a manifest only once it holds them), so one HEAD is the
+    // whole push. Any failure here just means the full push below.
+    let tagged = session
+        .client
+        .fetch_manifest_digest(&target, &session.auth)
+        .await;
+    if tagged.is_ok_and(|digest| digest == manifest_digest.to_string()) {
+        return Ok(PushReport {
+            uploaded: 0,
+            skipped: blobs.len(),
+            bytes_sent: 0,
+            manifest_digest,
+            already_tagged: true,
+        });
+    }
+
     let outcomes: Vec<Option<u64>> = stream::iter(blobs)
         .map(|(size, digest)| push_blob(&session, store, digest, size))
         .buffer_unordered(PARALLEL_TRANSFERS)
         .try_collect()
         .await?;
 
-    let target = to_oci_reference(reference, false);
     let content_type = HeaderValue::from_str(image.media_type)
         .map_err(|e| context.protocol(format!("media type is not a header value: {e}")))?;
     session
@@ -118,6 +137,7 @@ pub async fn push(
         skipped: outcomes.iter().filter(|o| o.is_none()).count(),
         bytes_sent: outcomes.iter().flatten().sum(),
         manifest_digest,
+        already_tagged: false,
     })
 }
 
