@@ -4,12 +4,22 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use lambdaship_build::Cache;
+use lambdaship_image::{BaseImage, BlobStore};
+use lambdaship_project::Runtime;
 use sha2::{Digest, Sha256};
 
+use crate::FunctionCode;
 use crate::error::RuntimeError;
+use crate::image::InterpreterScan;
 
-/// Where unpacked code lives: `<cache>/code/<sha256>` for archives and
-/// `<cache>/code/opt-<sha256 of the layer hashes>` for combined layers.
+/// The file beside an unpacked image's `var` and `opt` that remembers what its layers said
+/// about it outside those directories.
+const IMAGE_NOTES: &str = "lambdaship-image.json";
+
+/// Where unpacked code lives: `<cache>/code/<sha256>` for archives,
+/// `<cache>/code/opt-<sha256 of the layer hashes>` for combined layers, and
+/// `<cache>/code/image-<manifest digest>` for an image (its `var/task` is the task root,
+/// its `opt` the opt directory).
 #[derive(Debug, Clone)]
 pub struct CodeStore {
     root: PathBuf,
@@ -54,6 +64,91 @@ impl CodeStore {
             self.extract_into_new(&opt, layers)?;
         }
         Ok(UnpackedCode { task_root, opt })
+    }
+
+    /// Unpacks `code`, archives or image (each once per content).
+    pub fn unpack_code(&self, code: &FunctionCode) -> Result<UnpackedCode, RuntimeError> {
+        match code {
+            FunctionCode::Archives { archive, layers } => self.unpack(archive, layers),
+            FunctionCode::Image(image) => {
+                let (store, opened) = crate::image::open(image)?;
+                let source = crate::image::describe(image);
+                Ok(self.unpack_image(&store, &opened, &source)?.0)
+            }
+        }
+    }
+
+    /// Unpacks the `/var/task` and `/opt` of `image` from its layers in `store`, once per
+    /// manifest digest; also returns the Python interpreter the image carries, if any (the
+    /// layers are read whole anyway, so this is learnt on the way).
+    pub(crate) fn unpack_image(
+        &self,
+        store: &BlobStore,
+        image: &BaseImage,
+        source: &str,
+    ) -> Result<(UnpackedCode, Option<Runtime>), RuntimeError> {
+        let dir = self
+            .root
+            .join(format!("image-{}", image.manifest_digest.hex()));
+        let unpacked = |dir: &Path| UnpackedCode {
+            task_root: dir.join("var").join("task"),
+            opt: dir.join("opt"),
+        };
+        if dir.is_dir() {
+            let interpreter = std::fs::read(dir.join(IMAGE_NOTES))
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+                .and_then(|notes| notes["interpreter"].as_str().map(str::to_string))
+                .and_then(|name| name.parse().ok());
+            return Ok((unpacked(&dir), interpreter));
+        }
+        let bad = |message: String| RuntimeError::BadImage {
+            image: source.to_string(),
+            message,
+        };
+        let mut layers = Vec::new();
+        for layer in image.manifest.layers() {
+            let digest: lambdaship_image::Digest =
+                layer.digest().to_string().parse().map_err(|_| {
+                    bad(format!(
+                        "its layer {} is not named by a sha256 digest",
+                        layer.digest()
+                    ))
+                })?;
+            layers.push(store.path(&digest));
+        }
+        let staging = tempfile::Builder::new()
+            .prefix(".unpack-")
+            .tempdir_in(&self.root)
+            .map_err(|e| RuntimeError::io("cannot create a directory in", &self.root, e))?;
+        let mut scan = InterpreterScan::default();
+        lambdaship_image::unpack_layers_observed(
+            &layers,
+            &["var/task", "opt"],
+            staging.path(),
+            &mut |path, is_dir| scan.observe(path, is_dir),
+        )
+        .map_err(|e| bad(e.to_string()))?;
+        let code = unpacked(staging.path());
+        // An image without files there still runs with empty directories, as on Lambda.
+        for made in [&code.task_root, &code.opt] {
+            std::fs::create_dir_all(made)
+                .map_err(|e| RuntimeError::io("cannot create", made, e))?;
+        }
+        let interpreter = scan.runtime();
+        let notes = serde_json::json!({"interpreter": interpreter.map(|r| r.to_string())});
+        let notes_path = staging.path().join(IMAGE_NOTES);
+        std::fs::write(&notes_path, notes.to_string())
+            .map_err(|e| RuntimeError::io("cannot write", &notes_path, e))?;
+        let staged = staging.keep();
+        if let Err(error) = std::fs::rename(&staged, &dir) {
+            let _ = std::fs::remove_dir_all(&staged);
+            // Another process unpacked the same image first: theirs is as good.
+            if !dir.is_dir() {
+                return Err(RuntimeError::io("cannot create", &dir, error));
+            }
+        }
+        Ok((unpacked(&dir), interpreter))
     }
 
     /// The SHA-256 of a file, remembered by its size, time and inode so an unchanged

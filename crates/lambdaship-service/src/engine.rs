@@ -161,7 +161,7 @@ impl Engine {
 
     async fn prepare(&self, version: &FunctionVersion) -> Result<Arc<FunctionPool>, ApiError> {
         let config = self.config(version)?;
-        let code = FunctionCode {
+        let code = FunctionCode::Archives {
             archive: self.blobs.path(&version.code.sha256),
             layers: version
                 .layers
