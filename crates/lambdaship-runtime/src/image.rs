@@ -13,7 +13,7 @@
 
 use std::path::{Path, PathBuf};
 
-use lambdaship_image::{BaseImage, BlobStore, Digest, RUNTIME_LABEL};
+use lambdaship_image::{BaseImage, BlobStore, Digest, ImageError, RUNTIME_LABEL};
 use lambdaship_project::Runtime;
 use serde_json::Value;
 
@@ -124,7 +124,11 @@ pub(crate) fn open(code: &ImageCode) -> Result<(BlobStore, BaseImage), RuntimeEr
     let image = BaseImage::from_store(&store, &code.manifest_digest, &source).map_err(|e| {
         RuntimeError::BadImage {
             image: source.clone(),
-            message: e.to_string(),
+            // The message of `Invalid` already names the image, as a base image.
+            message: match e {
+                ImageError::Invalid { message, .. } => message,
+                other => other.to_string(),
+            },
         }
     })?;
     Ok((store, image))
@@ -163,6 +167,17 @@ impl InterpreterScan {
         let Ok(runtime) = name.to_string_lossy().parse::<Runtime>() else {
             return;
         };
+        self.add(rank, runtime);
+    }
+
+    /// Takes what another scan found (of another layer of the same image).
+    pub(crate) fn merge(&mut self, other: &InterpreterScan) {
+        if let Some((rank, runtime)) = other.found {
+            self.add(rank, runtime);
+        }
+    }
+
+    fn add(&mut self, rank: usize, runtime: Runtime) {
         let better = match self.found {
             None => true,
             Some((best, newest)) => rank < best || (rank == best && runtime > newest),
@@ -175,6 +190,25 @@ impl InterpreterScan {
     /// The runtime of the interpreter found, if any.
     pub(crate) fn runtime(&self) -> Option<Runtime> {
         self.found.map(|(_, runtime)| runtime)
+    }
+
+    /// What was found, as the cache keeps it: `RANK:python3.N`, or empty.
+    pub(crate) fn to_note(&self) -> String {
+        self.found
+            .map(|(rank, runtime)| format!("{rank}:{runtime}"))
+            .unwrap_or_default()
+    }
+
+    /// A scan from [`InterpreterScan::to_note`]'s text; `None` when it is not one.
+    pub(crate) fn from_note(note: &str) -> Option<InterpreterScan> {
+        if note.is_empty() {
+            return Some(InterpreterScan::default());
+        }
+        let (rank, runtime) = note.split_once(':')?;
+        let rank: usize = rank.parse().ok().filter(|r| *r < INTERPRETER_DIRS.len())?;
+        Some(InterpreterScan {
+            found: Some((rank, runtime.parse().ok()?)),
+        })
     }
 }
 
@@ -286,9 +320,16 @@ mod tests {
             scan.observe(Path::new(path), dir);
         }
         assert_eq!(scan.runtime(), Some(Runtime::Python311));
-        scan.observe(Path::new("var/lang/bin/python3.12"), false);
-        scan.observe(Path::new("usr/local/bin/python3.13"), false);
+        let mut layer = InterpreterScan::default();
+        layer.observe(Path::new("var/lang/bin/python3.12"), false);
+        layer.observe(Path::new("usr/local/bin/python3.13"), false);
+        let note = layer.to_note();
+        assert_eq!(note, "0:python3.12");
+        scan.merge(&InterpreterScan::from_note(&note).unwrap());
         assert_eq!(scan.runtime(), Some(Runtime::Python312));
+        assert_eq!(InterpreterScan::from_note("").unwrap().runtime(), None);
+        assert!(InterpreterScan::from_note("9:python3.12").is_none());
+        assert!(InterpreterScan::from_note("0:cobol").is_none());
     }
 
     #[test]
