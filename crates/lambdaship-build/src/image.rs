@@ -11,9 +11,9 @@ use std::io::Read;
 use std::path::Path;
 
 use lambdaship_image::{
-    BaseImage, BlobStore, Digest, ImageSpec, Layer, Platform, Reference, ReferenceError,
-    RegistryAuth, TarEntry, compose, pull_blocking, read_docker_archive, read_oci_layout,
-    write_docker_archive, write_layer, write_oci_layout,
+    BaseImage, BlobStore, Digest, ImageSpec, Layer, Platform, RUNTIME_LABEL, Reference,
+    ReferenceError, RegistryAuth, TarEntry, compose, pull_blocking, read_docker_archive,
+    read_oci_layout, write_docker_archive, write_layer, write_oci_layout,
 };
 use lambdaship_project::{Architecture, BaseImageSource, FunctionSpec};
 use serde::{Deserialize, Serialize};
@@ -37,8 +37,9 @@ pub(crate) struct PlannedImage {
     parts: ImageParts,
 }
 
-/// The blob store of `cache`.
-pub(crate) fn store(cache: &Cache) -> BlobStore {
+/// The image blob store of `cache` (`CACHE/images`): base images, layers and the images
+/// built on them, which local runs and `lambdaship server` pull into too.
+pub fn image_store(cache: &Cache) -> BlobStore {
     BlobStore::new(cache.root().join("images"))
 }
 
@@ -82,7 +83,7 @@ fn base_image(
     config: &str,
     progress: &dyn Progress,
 ) -> Result<BaseImage, BuildError> {
-    let store = store(cache);
+    let store = image_store(cache);
     let source = function.base_image_source();
     let name = source.to_string();
     let image_error = |source| BuildError::Image {
@@ -200,7 +201,7 @@ pub(crate) fn write_images(
     docker_archive: bool,
     progress: &dyn Progress,
 ) -> Result<Vec<Artifact>, BuildError> {
-    let store = store(cache);
+    let store = image_store(cache);
     let mut artifacts = Vec::new();
     for image in planned {
         let function = &image.function;
@@ -233,6 +234,9 @@ pub(crate) fn write_images(
                 .flat_map(|web| web.environment())
                 .map(|(name, value)| (name.to_string(), value))
                 .collect(),
+            // Local runs read the runtime from here: the base's interpreter is not run
+            // without a container engine, the host's of this version is.
+            labels: vec![(RUNTIME_LABEL.to_string(), function.runtime.to_string())],
             architecture: image_architecture(function.architecture).to_string(),
             layers,
         };

@@ -34,7 +34,7 @@ pub use archive::{ArchiveEntry, ArchiveStats, CompressedFile, write_zip};
 pub use assemble::{IMAGE_LIMIT_BYTES, LAYER_LIMIT, UNZIPPED_LIMIT_BYTES};
 pub use cache::{Cache, KeyBuilder, file_stamp};
 pub use error::BuildError;
-pub use image::image_architecture;
+pub use image::{image_architecture, image_store};
 pub use platform::{Target, dependency_root, layer_site_packages};
 pub use push::{Pushed, push_image};
 pub use uv::Uv;

@@ -193,7 +193,7 @@ impl DirectHandler {
         let cache = Cache::open(&Cache::default_root()).unwrap();
         let unpacked = lambdaship_runtime::CodeStore::new(&cache)
             .unwrap()
-            .unpack(&code.archive, &code.layers)
+            .unpack_code(&code)
             .unwrap();
         let runtime = lambdaship_runtime::provision(&cache, spec.runtime).unwrap();
         let mut front = Front::new(Kind::Rest);

@@ -195,14 +195,16 @@ struct Session {
 }
 
 impl Session {
-    /// Reads the project (dev always builds the layers layout, so an app edit never touches
-    /// the dependencies) and picks the function.
+    /// Reads the project and picks the function. An image stays an image, run from what
+    /// the image holds; the archive layouts are built as layers, so an app edit never
+    /// touches the dependencies.
     fn load(&self) -> Result<(Project, FunctionSpec), DevError> {
-        let overrides = Overrides {
-            layout: Some(Layout::Layers),
-            ..Overrides::default()
-        };
-        let project = Project::load(&self.options.project_dir, &overrides)?;
+        let mut project = Project::load(&self.options.project_dir, &Overrides::default())?;
+        for function in &mut project.functions {
+            if function.layout != Layout::Image {
+                function.layout = Layout::Layers;
+            }
+        }
         let spec = {
             let functions = project.select(self.options.function.as_deref())?;
             match functions.as_slice() {
@@ -287,6 +289,7 @@ impl Rebuilds {
                     match change {
                         Change::App => "rebuilt the app",
                         Change::Dependencies => "rebuilt the dependencies",
+                        Change::Image => "rebuilt the image",
                         Change::Configuration => "updated the configuration",
                         Change::Nothing => "nothing to do",
                     },

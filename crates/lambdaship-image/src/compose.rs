@@ -15,6 +15,11 @@ use crate::{BaseImage, BlobStore, Digest, ImageError};
 /// The image config's and history's `created`: the same instant as every layer entry.
 pub const CREATED: &str = "1980-01-01T00:00:00Z";
 
+/// The label of an image lambdaship built that names the Lambda runtime of its code, e.g.
+/// `python3.12`: local runs use the host's interpreter of that version, since the base
+/// image's own interpreter is not run without a container engine.
+pub const RUNTIME_LABEL: &str = "dev.lambdaship.runtime";
+
 /// The OCI media type of an image manifest.
 pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
 /// The OCI media type of an image config.
@@ -29,6 +34,8 @@ pub struct ImageSpec {
     pub working_dir: String,
     /// Variables added to the base's `config.Env` (replacing one of the same name).
     pub env: Vec<(String, String)>,
+    /// Labels added to the base's `config.Labels` (replacing one of the same name).
+    pub labels: Vec<(String, String)>,
     /// The target architecture as images name it: `amd64` or `arm64`.
     pub architecture: String,
     /// The layers, bottom first, each with the history line that says what it holds.
@@ -176,6 +183,12 @@ fn image_config(base: &BaseImage, spec: &ImageSpec) -> Result<Value, ImageError>
         env.push(format!("{name}={value}"));
     }
     runtime.insert("Env".into(), json!(env));
+    if !spec.labels.is_empty() {
+        let labels = object_field(runtime, "Labels");
+        for (name, value) in &spec.labels {
+            labels.insert(name.clone(), json!(value));
+        }
+    }
     runtime.insert("Cmd".into(), json!(spec.cmd));
     runtime.insert("WorkingDir".into(), json!(spec.working_dir));
 
@@ -275,6 +288,7 @@ mod tests {
             cmd: vec!["app.handler".into()],
             working_dir: "/var/task".into(),
             env: vec![("PATH".into(), "/opt/bin".into())],
+            labels: vec![(RUNTIME_LABEL.into(), "python3.11".into())],
             architecture: "amd64".into(),
             layers: vec![(layer, "app".into())],
         }
@@ -309,6 +323,10 @@ mod tests {
         assert_eq!(
             config["config"]["Env"],
             json!(["LAMBDA_TASK_ROOT=/var/task", "PATH=/opt/bin"])
+        );
+        assert_eq!(
+            config["config"]["Labels"],
+            json!({RUNTIME_LABEL: "python3.11"})
         );
         assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
         assert_eq!(config["history"].as_array().unwrap().len(), 2);

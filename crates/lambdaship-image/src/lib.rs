@@ -21,7 +21,9 @@ mod tar_writer;
 mod unpack;
 
 pub use base::{BaseImage, oci_layer_media_type};
-pub use compose::{CONFIG_MEDIA_TYPE, CREATED, Image, ImageSpec, MANIFEST_MEDIA_TYPE, compose};
+pub use compose::{
+    CONFIG_MEDIA_TYPE, CREATED, Image, ImageSpec, MANIFEST_MEDIA_TYPE, RUNTIME_LABEL, compose,
+};
 pub use digest::{Digest, DigestError};
 pub use docker_archive::{read_docker_archive, write_docker_archive};
 pub use image_error::ImageError;
@@ -35,4 +37,4 @@ pub use registry::{
 pub use saved::SavedImage;
 pub use store::{BlobStore, BlobWriter};
 pub use tar_writer::{ENTRY_MTIME, TarEntry, write_tar};
-pub use unpack::{UnpackError, unpack_layers};
+pub use unpack::{UnpackError, unpack_layers, unpack_layers_observed};

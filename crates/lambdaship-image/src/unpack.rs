@@ -44,6 +44,20 @@ pub enum UnpackError {
 /// `var/task`). Later layers win; whiteouts delete what lower layers put there. Entries
 /// whose path would leave `dest` are skipped.
 pub fn unpack_layers(layers: &[PathBuf], roots: &[&str], dest: &Path) -> Result<(), UnpackError> {
+    unpack_layers_observed(layers, roots, dest, &mut |_, _| {})
+}
+
+/// [`unpack_layers`], showing `observe` every entry of every layer on the way, inside the
+/// roots or not: its image path (relative, e.g. `var/lang/bin/python3.12`) and whether it
+/// is a directory. The layers are read once either way, so what the image holds outside
+/// the extracted directories (which interpreter it carries, say) costs nothing more to
+/// learn.
+pub fn unpack_layers_observed(
+    layers: &[PathBuf],
+    roots: &[&str],
+    dest: &Path,
+    observe: &mut dyn FnMut(&Path, bool),
+) -> Result<(), UnpackError> {
     std::fs::create_dir_all(dest).map_err(|source| UnpackError::Destination {
         dir: dest.to_path_buf(),
         source,
@@ -62,6 +76,7 @@ pub fn unpack_layers(layers: &[PathBuf], roots: &[&str], dest: &Path) -> Result<
             let Some(path) = image_path(&entry.path().map_err(io_error)?) else {
                 continue;
             };
+            observe(&path, entry.header().entry_type().is_dir());
             if !roots.iter().any(|root| under(&path, root)) {
                 continue;
             }
@@ -232,7 +247,17 @@ mod tests {
             ],
         );
         let out = dir.path().join("root");
-        unpack_layers(&[base, app], &["var/task", "opt"], &out).unwrap();
+        let mut seen = Vec::new();
+        unpack_layers_observed(
+            &[base, app],
+            &["var/task", "opt"],
+            &out,
+            &mut |path, dir| seen.push((path.display().to_string(), dir)),
+        )
+        .unwrap();
+        assert!(seen.contains(&("var/lang/bin/python".to_string(), false)));
+        assert!(seen.contains(&("var/task".to_string(), true)));
+        assert_eq!(seen.len(), 11, "{seen:?}");
         let read = |p: &str| std::fs::read_to_string(out.join(p)).ok();
         assert_eq!(read("var/task/keep.py").as_deref(), Some("v2"));
         assert_eq!(read("var/task/app.py").as_deref(), Some("app"));

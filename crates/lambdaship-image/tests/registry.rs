@@ -140,7 +140,7 @@ fn pulls_a_single_manifest_and_the_right_platform_from_an_index() {
     let error = pull_blocking(&arm, &Platform::linux_amd64(), &cache, &anonymous).unwrap_err();
     assert_eq!(
         error.to_string(),
-        format!("base image {arm} is for arm64, the function targets x86_64 (amd64)")
+        format!("the image {arm} is for arm64, the function targets x86_64 (amd64)")
     );
 }
 

@@ -235,10 +235,7 @@ fn direct_start(
     port: u16,
     environment: &BTreeMap<String, String>,
 ) -> Duration {
-    let unpacked = CodeStore::new(cache)
-        .unwrap()
-        .unpack(&code.archive, &code.layers)
-        .unwrap();
+    let unpacked = CodeStore::new(cache).unwrap().unpack_code(code).unwrap();
     let python =
         lambdaship_runtime::find_interpreter(cache, lambdaship_project::Runtime::Python311)
             .unwrap();
@@ -314,7 +311,7 @@ fn main() {
                 region: "us-east-1".into(),
                 account_id: "000000000000".into(),
             },
-            &FunctionCode {
+            &FunctionCode::Archives {
                 archive: rust_zip,
                 layers: vec![],
             },

@@ -150,7 +150,7 @@ fn main() {
                     "app.handler",
                     RuntimeKind::Python(Runtime::Python311),
                 ),
-                &FunctionCode {
+                &FunctionCode::Archives {
                     archive: noop,
                     layers: vec![],
                 },
@@ -174,7 +174,7 @@ fn main() {
     let rust_noop = local
         .prepare(
             config("rust", "bootstrap", RuntimeKind::Provided { al2023: true }),
-            &FunctionCode {
+            &FunctionCode::Archives {
                 archive: rust_zip,
                 layers: vec![],
             },
@@ -322,5 +322,5 @@ fn bare_python(
 fn local_unpack(_local: &LocalRuntime, code: &FunctionCode) -> PathBuf {
     let store =
         lambdaship_runtime::CodeStore::new(&Cache::open(&Cache::default_root()).unwrap()).unwrap();
-    store.unpack(&code.archive, &code.layers).unwrap().task_root
+    store.unpack_code(code).unwrap().task_root
 }

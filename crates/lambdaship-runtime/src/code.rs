@@ -3,13 +3,26 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use lambdaship_build::Cache;
+use lambdaship_build::{Cache, KeyBuilder};
+use lambdaship_image::{BaseImage, BlobStore};
+use lambdaship_project::Runtime;
 use sha2::{Digest, Sha256};
 
+use crate::FunctionCode;
 use crate::error::RuntimeError;
+use crate::image::InterpreterScan;
 
-/// Where unpacked code lives: `<cache>/code/<sha256>` for archives and
-/// `<cache>/code/opt-<sha256 of the layer hashes>` for combined layers.
+/// The file beside an unpacked image's `var` and `opt` that remembers what its layers said
+/// about it outside those directories.
+const IMAGE_NOTES: &str = "lambdaship-image.json";
+
+/// The directories of an image a function gets, as image paths.
+const IMAGE_ROOTS: [&str; 2] = ["var/task", "opt"];
+
+/// Where unpacked code lives: `<cache>/code/<sha256>` for archives,
+/// `<cache>/code/opt-<sha256 of the layer hashes>` for combined layers, and
+/// `<cache>/code/image-<manifest digest>` for an image (its `var/task` is the task root,
+/// its `opt` the opt directory).
 #[derive(Debug, Clone)]
 pub struct CodeStore {
     root: PathBuf,
@@ -54,6 +67,121 @@ impl CodeStore {
             self.extract_into_new(&opt, layers)?;
         }
         Ok(UnpackedCode { task_root, opt })
+    }
+
+    /// Unpacks `code`, archives or image (each once per content).
+    pub fn unpack_code(&self, code: &FunctionCode) -> Result<UnpackedCode, RuntimeError> {
+        match code {
+            FunctionCode::Archives { archive, layers } => self.unpack(archive, layers),
+            FunctionCode::Image(image) => {
+                let (store, opened) = crate::image::open(image)?;
+                let source = crate::image::describe(image);
+                Ok(self.unpack_image(&store, &opened, &source)?.0)
+            }
+        }
+    }
+
+    /// Unpacks the `/var/task` and `/opt` of `image` from its layers in `store`, once per
+    /// manifest digest; also returns the Python interpreter the image carries, if any (the
+    /// layers are read whole anyway, so this is learnt on the way).
+    pub(crate) fn unpack_image(
+        &self,
+        store: &BlobStore,
+        image: &BaseImage,
+        source: &str,
+    ) -> Result<(UnpackedCode, Option<Runtime>), RuntimeError> {
+        let dir = self
+            .root
+            .join(format!("image-{}", image.manifest_digest.hex()));
+        let unpacked = |dir: &Path| UnpackedCode {
+            task_root: dir.join("var").join("task"),
+            opt: dir.join("opt"),
+        };
+        if dir.is_dir() {
+            let interpreter = std::fs::read(dir.join(IMAGE_NOTES))
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+                .and_then(|notes| notes["interpreter"].as_str().map(str::to_string))
+                .and_then(|name| name.parse().ok());
+            return Ok((unpacked(&dir), interpreter));
+        }
+        let bad = |message: String| RuntimeError::BadImage {
+            image: source.to_string(),
+            message,
+        };
+        let mut layers = Vec::new();
+        for layer in image.manifest.layers() {
+            let digest: lambdaship_image::Digest =
+                layer.digest().to_string().parse().map_err(|_| {
+                    bad(format!(
+                        "its layer {} is not named by a sha256 digest",
+                        layer.digest()
+                    ))
+                })?;
+            layers.push(digest);
+        }
+        let staging = tempfile::Builder::new()
+            .prefix(".unpack-")
+            .tempdir_in(&self.root)
+            .map_err(|e| RuntimeError::io("cannot create a directory in", &self.root, e))?;
+        let mut scan = InterpreterScan::default();
+        for digest in &layers {
+            // A base image's big layers write nothing under /var/task and /opt: once that is
+            // known (with the interpreter they carry), a new image on the same base, as every
+            // rebuild of `dev` is, does not read them again. A layer with only directories
+            // there is skipped too: the directories are made anyway.
+            let key = KeyBuilder::new("image-layer-notes")
+                .add_str(&digest.to_string())
+                .finish();
+            let known = self.cache.text(&key).and_then(|text| {
+                let (writes, interpreter) = text.split_once(' ')?;
+                Some((writes == "writes", InterpreterScan::from_note(interpreter)?))
+            });
+            if let Some((false, interpreter)) = &known {
+                scan.merge(interpreter);
+                continue;
+            }
+            let mut layer_scan = InterpreterScan::default();
+            let mut writes = false;
+            lambdaship_image::unpack_layers_observed(
+                &[store.path(digest)],
+                &IMAGE_ROOTS,
+                staging.path(),
+                &mut |path, is_dir| {
+                    layer_scan.observe(path, is_dir);
+                    writes |= !is_dir && IMAGE_ROOTS.iter().any(|root| path.starts_with(root));
+                },
+            )
+            .map_err(|e| bad(e.to_string()))?;
+            scan.merge(&layer_scan);
+            let note = format!(
+                "{} {}",
+                if writes { "writes" } else { "nothing" },
+                layer_scan.to_note()
+            );
+            // Remembering is an optimisation: a cache that cannot be written costs time.
+            let _ = self.cache.put_text(&key, &note);
+        }
+        let code = unpacked(staging.path());
+        // An image without files there still runs with empty directories, as on Lambda.
+        for made in [&code.task_root, &code.opt] {
+            std::fs::create_dir_all(made)
+                .map_err(|e| RuntimeError::io("cannot create", made, e))?;
+        }
+        let interpreter = scan.runtime();
+        let notes = serde_json::json!({"interpreter": interpreter.map(|r| r.to_string())});
+        let notes_path = staging.path().join(IMAGE_NOTES);
+        std::fs::write(&notes_path, notes.to_string())
+            .map_err(|e| RuntimeError::io("cannot write", &notes_path, e))?;
+        let staged = staging.keep();
+        if let Err(error) = std::fs::rename(&staged, &dir) {
+            let _ = std::fs::remove_dir_all(&staged);
+            // Another process unpacked the same image first: theirs is as good.
+            if !dir.is_dir() {
+                return Err(RuntimeError::io("cannot create", &dir, error));
+            }
+        }
+        Ok((unpacked(&dir), interpreter))
     }
 
     /// The SHA-256 of a file, remembered by its size, time and inode so an unchanged
@@ -231,6 +359,74 @@ mod tests {
         assert_eq!(std::fs::read(dir.join("b.py")).unwrap(), b"b");
         assert_eq!(std::fs::read(dir.join("c/d.py")).unwrap(), b"d");
         assert!(!dir.join("a").exists());
+    }
+
+    /// An image of `layers` (paths and contents) in `store`, opened.
+    fn image(store: &BlobStore, layers: &[&[(&str, &str)]]) -> BaseImage {
+        use lambdaship_image::{TarEntry, write_layer};
+        let mut descriptors = Vec::new();
+        let mut diff_ids = Vec::new();
+        for files in layers {
+            let entries = files
+                .iter()
+                .map(|(path, text)| TarEntry::bytes(path, 0o644, text.as_bytes()))
+                .collect();
+            let layer = write_layer(store, entries).unwrap();
+            diff_ids.push(layer.diff_id.to_string());
+            descriptors.push(serde_json::json!({
+                "mediaType": lambdaship_image::LAYER_MEDIA_TYPE,
+                "digest": layer.digest.to_string(),
+                "size": layer.size,
+            }));
+        }
+        let config = serde_json::to_vec(&serde_json::json!({
+            "architecture": "amd64", "os": "linux", "config": {"Cmd": ["app.handler"]},
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        }))
+        .unwrap();
+        let config_digest = store.put(&config).unwrap();
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": lambdaship_image::MANIFEST_MEDIA_TYPE,
+            "config": {"mediaType": lambdaship_image::CONFIG_MEDIA_TYPE, "digest": config_digest.to_string(), "size": config.len()},
+            "layers": descriptors,
+        });
+        let digest = store.put(&serde_json::to_vec(&manifest).unwrap()).unwrap();
+        BaseImage::from_store(store, &digest, "test image").unwrap()
+    }
+
+    #[test]
+    fn a_base_layer_with_nothing_under_var_task_and_opt_is_read_once() {
+        let temp = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(temp.path().join("images"));
+        let code = CodeStore::new(&Cache::open(&temp.path().join("cache")).unwrap()).unwrap();
+        let base: &[(&str, &str)] = &[("var/lang/bin/python3.12", "interpreter")];
+        let first = image(&store, &[base, &[("var/task/app.py", "v = 1\n")]]);
+        let second = image(&store, &[base, &[("var/task/app.py", "v = 2\n")]]);
+        let (unpacked, interpreter) = code.unpack_image(&store, &first, "first").unwrap();
+        assert_eq!(interpreter, Some(Runtime::Python312));
+        assert!(unpacked.task_root.join("app.py").is_file());
+        assert!(unpacked.opt.is_dir(), "made even when the image has none");
+
+        // The base layer's blob gone: the second image is unpacked without reading it, and
+        // still knows its interpreter.
+        let base_layer: lambdaship_image::Digest = first.manifest.layers()[0]
+            .digest()
+            .to_string()
+            .parse()
+            .unwrap();
+        std::fs::remove_file(store.path(&base_layer)).unwrap();
+        let (unpacked, interpreter) = code.unpack_image(&store, &second, "second").unwrap();
+        assert_eq!(interpreter, Some(Runtime::Python312));
+        assert_eq!(
+            std::fs::read_to_string(unpacked.task_root.join("app.py")).unwrap(),
+            "v = 2\n"
+        );
+        // Unpacked once: the same image again reads nothing.
+        std::fs::remove_dir_all(store.root()).unwrap();
+        let (again, interpreter) = code.unpack_image(&store, &second, "second").unwrap();
+        assert_eq!(again, unpacked);
+        assert_eq!(interpreter, Some(Runtime::Python312));
     }
 
     #[test]

@@ -26,6 +26,15 @@ pub enum RuntimeError {
         /// What is wrong with it.
         message: String,
     },
+    /// A container image that cannot be run: missing blobs, an unreadable layer, no
+    /// handler.
+    #[error("cannot run the image {image}: {message}")]
+    BadImage {
+        /// The image, as messages name it.
+        image: String,
+        /// What is wrong with it and how to fix it.
+        message: String,
+    },
     /// No interpreter of the runtime's Python version.
     #[error(
         "no Python 3.{minor} interpreter on this machine, and runtime python3.{minor} needs exactly that version (Lambda runs python3.{minor}).\n  fix: install Python 3.{minor} (your OS packages, pyenv, or `uv python install 3.{minor}`) so that `uv python find 3.{minor}` finds it, or set `runtime` in [tool.lambdaship] to a version you have"

@@ -44,9 +44,10 @@ pub struct FunctionConfig {
     pub name: String,
     /// `$LATEST` or a published version number.
     pub version: String,
-    /// Handler, e.g. `app.main.handler` (the `_HANDLER` variable).
+    /// Handler, e.g. `app.main.handler` (the `_HANDLER` variable). An image function's
+    /// handler is its image's command instead (see [`crate::LocalRuntime::prepare`]).
     pub handler: String,
-    /// The runtime.
+    /// The runtime; for an image function, the one used when the image does not say.
     pub runtime: RuntimeKind,
     /// Instruction set the code was built for.
     pub architecture: Architecture,

@@ -81,6 +81,9 @@ pub struct FunctionPool {
     reaper: std::sync::OnceLock<tokio::task::JoinHandle<()>>,
     /// Why `isolate` was asked for and could not be used, when that happened.
     pub isolation_unavailable: Option<String>,
+    /// What the caller should tell the user about how the function will run (e.g. an
+    /// image that does not say its runtime).
+    pub warnings: Vec<String>,
 }
 
 impl Drop for FunctionPool {
@@ -143,6 +146,7 @@ impl FunctionPool {
             inner,
             reaper: std::sync::OnceLock::new(),
             isolation_unavailable,
+            warnings: Vec::new(),
         }
     }
 

@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use lambdaship_project::Architecture;
+use lambdaship_project::{Architecture, Runtime};
 use lambdaship_runtime::{
-    Answered, FunctionCode, FunctionConfig, FunctionPool, InvokeError, InvokeOutcome,
-    InvokeRequest, LocalRuntime, PoolOptions, RuntimeKind,
+    Answered, FunctionCode, FunctionConfig, FunctionPool, ImageCode, InvokeError, InvokeOutcome,
+    InvokeRequest, LocalRuntime, LogSink, PoolOptions, RuntimeKind,
 };
 use tokio::sync::{Notify, OnceCell};
 
@@ -51,6 +51,8 @@ impl Drop for InFlight {
 pub struct Engine {
     runtime: LocalRuntime,
     blobs: Blobs,
+    /// The image store of image functions.
+    images: PathBuf,
     options: PoolOptions,
     partition: Partition,
     logs_dir: PathBuf,
@@ -61,10 +63,12 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// An engine running code from `blobs` on `runtime`.
+    /// An engine running code from `blobs` (zip archives) and the image store `images` on
+    /// `runtime`.
     pub fn new(
         runtime: LocalRuntime,
         blobs: Blobs,
+        images: PathBuf,
         options: PoolOptions,
         partition: Partition,
         logs_dir: PathBuf,
@@ -73,6 +77,7 @@ impl Engine {
         Engine {
             runtime,
             blobs,
+            images,
             options,
             partition,
             logs_dir,
@@ -161,13 +166,25 @@ impl Engine {
 
     async fn prepare(&self, version: &FunctionVersion) -> Result<Arc<FunctionPool>, ApiError> {
         let config = self.config(version)?;
-        let code = FunctionCode {
-            archive: self.blobs.path(&version.code.sha256),
-            layers: version
-                .layers
-                .iter()
-                .map(|layer| self.blobs.path(&layer.code.sha256))
-                .collect(),
+        let code = match &version.image {
+            Some(image) => FunctionCode::Image(ImageCode {
+                store: self.images.clone(),
+                manifest_digest: image.manifest_digest.parse().map_err(|_| {
+                    ApiError::service(format!(
+                        "{}: the stored image digest `{}` is not a sha256 digest",
+                        version.name, image.manifest_digest
+                    ))
+                })?,
+                command: version.image_config.command.clone(),
+            }),
+            None => FunctionCode::Archives {
+                archive: self.blobs.path(&version.code.sha256),
+                layers: version
+                    .layers
+                    .iter()
+                    .map(|layer| self.blobs.path(&layer.code.sha256))
+                    .collect(),
+            },
         };
         let logs = Arc::new(FunctionLogs::new(
             &self.logs_dir,
@@ -178,19 +195,30 @@ impl Engine {
         let options = self.options.clone();
         let name = version.name.clone();
         // Unpacking code and provisioning the runtime client touch the disk and may run uv.
-        let prepared =
-            tokio::task::spawn_blocking(move || runtime.prepare(config, &code, logs, options))
-                .await
-                .map_err(|e| {
-                    ApiError::service(format!("{name}: preparing the function failed: {e}"))
-                })?;
+        let prepared = tokio::task::spawn_blocking(move || {
+            let pool = runtime.prepare(config, &code, logs.clone(), options)?;
+            for warning in &pool.warnings {
+                logs.write_line(format!("lambdaship: warning: {warning}\n").as_bytes());
+            }
+            Ok(pool)
+        })
+        .await
+        .map_err(|e| ApiError::service(format!("{name}: preparing the function failed: {e}")))?;
         prepared
             .map(Arc::new)
-            .map_err(|e| ApiError::runtime_unavailable(format!("{name}: {e}")))
+            .map_err(|e: lambdaship_runtime::RuntimeError| {
+                ApiError::runtime_unavailable(format!("{name}: {e}"))
+            })
     }
 
     fn config(&self, version: &FunctionVersion) -> Result<FunctionConfig, ApiError> {
-        let runtime = RuntimeKind::parse(&version.runtime).ok_or_else(|| {
+        // An image function has no runtime of its own: the image says which (see
+        // `LocalRuntime::prepare`), and lambdaship's default stands in when it does not.
+        let runtime = match &version.image {
+            Some(_) => Some(RuntimeKind::Python(Runtime::DEFAULT)),
+            None => RuntimeKind::parse(&version.runtime),
+        };
+        let runtime = runtime.ok_or_else(|| {
             ApiError::runtime_unavailable(format!(
                 "{}: runtime {} cannot run here",
                 version.name, version.runtime

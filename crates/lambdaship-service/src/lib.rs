@@ -1,8 +1,9 @@
 //! A local AWS Lambda service: the Lambda REST API (functions, versions, aliases, layers,
 //! policies, tags, account settings and Invoke) that the aws CLI, boto3 and the SDKs reach
 //! with `--endpoint-url`, IAM's role operations on the same port ([`iam`]), state that
-//! survives restarts (SQLite plus a content-addressed blob store), and invocations run on
-//! [`lambdaship_runtime`]'s execution environments.
+//! survives restarts (SQLite plus a content-addressed blob store), container image functions
+//! pulled from their registries ([`images`]), and invocations run on [`lambdaship_runtime`]'s
+//! execution environments.
 //!
 //! [`Service::open`] loads the state; [`Service::serve`] answers on a listener.
 
@@ -11,6 +12,7 @@ pub mod engine;
 pub mod error;
 pub mod http;
 pub mod iam;
+pub mod images;
 pub mod logs;
 pub mod model;
 pub mod names;
@@ -33,6 +35,7 @@ use crate::blobs::Blobs;
 use crate::engine::Engine;
 use crate::error::ApiError;
 use crate::http::{Call, Reply};
+use crate::images::Images;
 use crate::names::Partition;
 use crate::queue::AsyncQueue;
 use crate::store::Store;
@@ -91,6 +94,7 @@ pub struct Service {
     partition: Partition,
     store: Store,
     blobs: Blobs,
+    images: Images,
     engine: Engine,
     queue: AsyncQueue,
     retry_delays: Vec<Duration>,
@@ -118,9 +122,11 @@ impl Service {
             .sweep(&store.referenced_blobs())
             .map_err(|e| state_error(format!("cannot clean the blob store: {e}")))?;
         let runtime = LocalRuntime::new(&options.cache)?;
+        let images = Images::new(&options.cache);
         let engine = Engine::new(
             runtime,
             blobs.clone(),
+            images.root().to_path_buf(),
             options.pool.clone(),
             options.partition.clone(),
             dir.join("logs"),
@@ -131,6 +137,7 @@ impl Service {
             partition: options.partition,
             store,
             blobs,
+            images,
             engine,
             queue,
             retry_delays: options.retry_delays,
@@ -161,6 +168,11 @@ impl Service {
     /// Region and account of the service's ARNs.
     pub fn partition(&self) -> &Partition {
         &self.partition
+    }
+
+    /// The store of the images image functions run.
+    pub fn images(&self) -> &Images {
+        &self.images
     }
 
     /// Environments running now: (idle, busy).

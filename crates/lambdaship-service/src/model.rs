@@ -27,6 +27,50 @@ impl CodeRef {
     }
 }
 
+/// The container image of a `PackageType: Image` function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRef {
+    /// `Code.ImageUri`, as given.
+    pub uri: String,
+    /// `REPOSITORY@sha256:…`: the image the URI named when the code was set, which the
+    /// function runs until its code is updated (a tag moved later changes nothing, as on
+    /// Lambda).
+    pub resolved_uri: String,
+    /// Its manifest's digest, `sha256:…`, in the image store.
+    pub manifest_digest: String,
+}
+
+impl ImageRef {
+    /// The manifest digest's hex: `CodeSha256` of an image function, as Lambda reports it.
+    pub fn digest_hex(&self) -> &str {
+        self.manifest_digest
+            .strip_prefix("sha256:")
+            .unwrap_or(&self.manifest_digest)
+    }
+}
+
+/// `ImageConfig`: what replaces the image's own settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase", default)]
+pub struct ImageConfig {
+    /// Replaces `ENTRYPOINT` (recorded: local runs start the runtime client themselves).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry_point: Option<Vec<String>>,
+    /// Replaces `CMD`: its first word is the handler.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    /// Replaces `WORKDIR` (recorded: local runs start in the task root).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub working_directory: Option<String>,
+}
+
+impl ImageConfig {
+    /// Whether nothing is set.
+    pub fn is_empty(&self) -> bool {
+        self == &ImageConfig::default()
+    }
+}
+
 /// A layer version a function uses.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerRef {
@@ -71,6 +115,13 @@ pub struct FunctionVersion {
     pub last_modified: String,
     /// Changes with every update; the precondition of conditional updates.
     pub revision_id: String,
+    /// The image of a `PackageType: Image` function (whose `code` is then empty, and whose
+    /// runtime and handler come from the image).
+    #[serde(default)]
+    pub image: Option<ImageRef>,
+    /// `ImageConfig` of an image function.
+    #[serde(default)]
+    pub image_config: ImageConfig,
 }
 
 impl FunctionVersion {
@@ -116,6 +167,20 @@ impl FunctionVersion {
             "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
             "LoggingConfig": {"LogFormat": "Text", "LogGroup": format!("/aws/lambda/{}", self.name)},
         });
+        if let (Some(image), Value::Object(map)) = (&self.image, &mut config) {
+            // Lambda reports neither for an image function: the image holds both.
+            map.remove("Runtime");
+            map.remove("Handler");
+            map.insert("PackageType".to_string(), json!("Image"));
+            map.insert("CodeSha256".to_string(), json!(image.digest_hex()));
+            map.insert("CodeSize".to_string(), json!(0));
+            if !self.image_config.is_empty() {
+                map.insert(
+                    "ImageConfigResponse".to_string(),
+                    json!({"ImageConfig": self.image_config}),
+                );
+            }
+        }
         if let Value::Object(map) = &mut config {
             if !self.environment.is_empty() {
                 map.insert(
@@ -387,4 +452,62 @@ pub fn timestamp_now() -> String {
 /// A fresh RevisionId.
 pub fn new_revision() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_image_function_is_reported_as_lambda_reports_one() {
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        let version = FunctionVersion {
+            name: "img".into(),
+            version: "$LATEST".into(),
+            description: String::new(),
+            runtime: String::new(),
+            role: "arn:aws:iam::000000000000:role/r".into(),
+            handler: String::new(),
+            timeout: 3,
+            memory_size: 128,
+            environment: BTreeMap::new(),
+            layers: Vec::new(),
+            architecture: "x86_64".into(),
+            ephemeral_storage: 512,
+            tracing_mode: "PassThrough".into(),
+            code: CodeRef {
+                sha256: "ab".repeat(32),
+                size: 0,
+                unzipped_size: 0,
+            },
+            last_modified: timestamp_now(),
+            revision_id: new_revision(),
+            image: Some(ImageRef {
+                uri: "127.0.0.1:5000/img:v1".into(),
+                resolved_uri: format!("127.0.0.1:5000/img@{digest}"),
+                manifest_digest: digest,
+            }),
+            image_config: ImageConfig {
+                command: Some(vec!["app.other".into()]),
+                ..ImageConfig::default()
+            },
+        };
+        let partition = Partition {
+            region: "us-east-1".into(),
+            account: "000000000000".into(),
+        };
+        let config = version.configuration(&partition);
+        assert_eq!(config["PackageType"], "Image");
+        assert_eq!(config["CodeSha256"], "ab".repeat(32));
+        assert_eq!(config["CodeSize"], 0);
+        assert!(config.get("Runtime").is_none() && config.get("Handler").is_none());
+        assert_eq!(
+            config["ImageConfigResponse"],
+            json!({"ImageConfig": {"Command": ["app.other"]}})
+        );
+        let stored: FunctionVersion =
+            serde_json::from_value(serde_json::to_value(&version).unwrap_or_default())
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(stored, version);
+    }
 }

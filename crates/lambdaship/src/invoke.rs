@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use lambdaship_build::{BuildOptions, build};
-use lambdaship_project::{Layout, Overrides, Project, Runtime};
+use lambdaship_project::{Overrides, Project, Runtime};
 use lambdaship_runtime::{
     FunctionCode, FunctionConfig, InvokeRequest, LocalRuntime, PoolOptions, StderrLogs,
     default_region, find_interpreter,
@@ -112,13 +112,6 @@ fn invoke(args: InvokeArgs) -> Result<u8, String> {
             ));
         }
     };
-    if spec.layout == Layout::Image {
-        // Local runs of images unpack the image's /var/task and /opt: not there yet.
-        return Err(format!(
-            "function `{}` has layout = \"image\": invoke cannot run container images yet; set layout = \"zip\" or \"layers\" in [tool.lambdaship] to invoke it locally (the files are the same)",
-            spec.name
-        ));
-    }
     let cache = lambdaship_build::Cache::open(&lambdaship_build::Cache::default_root())
         .map_err(|e| e.to_string())?;
     // Before building: a missing interpreter is the clearer error, and the quicker one.
@@ -131,8 +124,12 @@ fn invoke(args: InvokeArgs) -> Result<u8, String> {
     let report = build(&project, &options, &progress);
     progress.finish();
     let report = report.map_err(|e| e.to_string())?;
-    let code = FunctionCode::from_artifacts(&report.artifacts, &spec.name)
-        .ok_or_else(|| format!("the build wrote no archive for function `{}`", spec.name))?;
+    let code = FunctionCode::from_artifacts(&report.artifacts, &spec.name).ok_or_else(|| {
+        format!(
+            "the build wrote no archive or image for function `{}`",
+            spec.name
+        )
+    })?;
     let config = FunctionConfig::from_spec(spec, &default_region());
     let tokio = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -154,6 +151,9 @@ fn invoke(args: InvokeArgs) -> Result<u8, String> {
             .map_err(|e| e.to_string())?;
         if let Some(reason) = &pool.isolation_unavailable {
             eprintln!("warning: --isolate is not possible here, running unisolated: {reason}");
+        }
+        for warning in &pool.warnings {
+            eprintln!("warning: {warning}");
         }
         let (chunks, mut stream) = tokio::sync::mpsc::channel::<bytes::Bytes>(16);
         let printer = tokio::spawn(async move {

@@ -98,7 +98,7 @@ pub enum RegistryError {
     },
 
     /// A single-platform image built for another architecture (or OS).
-    #[error("base image {reference} is for {found}, the function targets {wanted}")]
+    #[error("the image {reference} is for {found}, the function targets {wanted}")]
     WrongPlatform {
         /// The canonical reference.
         reference: String,

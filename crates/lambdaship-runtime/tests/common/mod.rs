@@ -77,7 +77,7 @@ pub fn pool(
     let pool = runtime
         .prepare(
             config,
-            &FunctionCode { archive, layers },
+            &FunctionCode::Archives { archive, layers },
             Arc::new(logs.clone()),
             options,
         )

@@ -10,7 +10,9 @@ use super::{check_revision, check_unzipped_total, paged};
 use crate::Service;
 use crate::error::ApiError;
 use crate::http::{Call, Reply};
-use crate::model::{FunctionDoc, FunctionVersion, new_revision, timestamp_now};
+use crate::model::{
+    CodeRef, FunctionDoc, FunctionVersion, ImageConfig, ImageRef, new_revision, timestamp_now,
+};
 use crate::store::Write;
 use crate::validate;
 
@@ -62,6 +64,7 @@ struct FunctionInput {
     architectures: Option<Vec<String>>,
     ephemeral_storage: Option<SizeInput>,
     tracing_config: Option<TracingInput>,
+    image_config: Option<ImageConfig>,
     revision_id: Option<String>,
 }
 
@@ -74,6 +77,28 @@ struct UpdateCodeInput {
     dry_run: Option<bool>,
     revision_id: Option<String>,
     architectures: Option<Vec<String>>,
+}
+
+/// The settings every new function has, checked.
+struct CommonSettings {
+    description: String,
+    timeout: u32,
+    memory_size: u32,
+    environment: BTreeMap<String, String>,
+    architecture: String,
+    ephemeral_storage: u32,
+    tracing_mode: &'static str,
+    tags: BTreeMap<String, String>,
+}
+
+/// The `code` of an image function: no archive, the manifest digest as its hash (Lambda's
+/// `CodeSha256` of an image function), so a new image is a new code revision.
+fn image_code(image: &ImageRef) -> CodeRef {
+    CodeRef {
+        sha256: image.digest_hex().to_string(),
+        size: 0,
+        unzipped_size: 0,
+    }
 }
 
 fn required<T>(value: Option<T>, field: &str) -> Result<T, ApiError> {
@@ -95,16 +120,23 @@ impl Service {
         let name = reference.name;
         let role = required(input.role.clone(), "role")?;
         let code = required(input.code.as_ref(), "code")?;
-        if input.package_type.as_deref() == Some("Image") {
-            return Err(ApiError::invalid(
-                "lambdaship server runs zip functions (PackageType Zip); container image functions cannot be created here. Build a zip with `lambdaship build` and pass it with --zip-file fileb://PATH.",
-            ));
+        let image = match input.package_type.as_deref() {
+            None | Some("Zip") => false,
+            Some("Image") => true,
+            Some(other) => {
+                return Err(ApiError::validation(
+                    other,
+                    "packageType",
+                    "Member must satisfy enum value set: [Image, Zip]",
+                ));
+            }
+        };
+        if image {
+            return self.create_image_function(&input, name, role, code);
         }
-        if let Some(other) = input.package_type.as_deref().filter(|p| *p != "Zip") {
-            return Err(ApiError::validation(
-                other,
-                "packageType",
-                "Member must satisfy enum value set: [Image, Zip]",
+        if input.image_config.is_some() {
+            return Err(ApiError::invalid(
+                "ImageConfig applies to functions with packageType Image; a zip function's handler is its Handler.",
             ));
         }
         let (Some(runtime), Some(handler)) = (input.runtime.clone(), input.handler.clone()) else {
@@ -115,6 +147,95 @@ impl Service {
         validate::role(&role)?;
         validate::runtime(&runtime)?;
         validate::handler(&handler)?;
+        let settings = self.common_settings(&input)?;
+        let layers = self.resolve_layers(input.layers.as_deref().unwrap_or_default())?;
+        let code = self.zip_from(code, "CreateFunction")?;
+        let latest = FunctionVersion {
+            name: name.clone(),
+            version: "$LATEST".to_string(),
+            description: settings.description,
+            runtime,
+            role,
+            handler,
+            timeout: settings.timeout,
+            memory_size: settings.memory_size,
+            environment: settings.environment,
+            layers,
+            architecture: settings.architecture,
+            ephemeral_storage: settings.ephemeral_storage,
+            tracing_mode: settings.tracing_mode.to_string(),
+            code,
+            last_modified: timestamp_now(),
+            revision_id: new_revision(),
+            image: None,
+            image_config: ImageConfig::default(),
+        };
+        self.store_new_function(latest, settings.tags, input.publish.unwrap_or(false))
+    }
+
+    /// CreateFunction with `PackageType: Image`: the image is pulled before anything is
+    /// stored, so a function never names an image this machine does not have.
+    fn create_image_function(
+        &self,
+        input: &FunctionInput,
+        name: String,
+        role: String,
+        code: &CodeInput,
+    ) -> Result<Reply, ApiError> {
+        if code.zip_file.is_some() || code.s3_bucket.is_some() || code.s3_key.is_some() {
+            return Err(ApiError::invalid(
+                "A function with packageType Image takes its code from Code.ImageUri only: leave out ZipFile, S3Bucket and S3Key.",
+            ));
+        }
+        let Some(uri) = code.image_uri.as_deref() else {
+            return Err(ApiError::invalid(
+                "Please provide ImageUri when creating a function with packageType Image (e.g. --code ImageUri=127.0.0.1:5000/my-function:v1).",
+            ));
+        };
+        if input
+            .layers
+            .as_ref()
+            .is_some_and(|layers| !layers.is_empty())
+        {
+            return Err(ApiError::invalid(
+                "Layers are not supported for functions with packageType Image: put what the layers hold into the image.",
+            ));
+        }
+        validate::role(&role)?;
+        let settings = self.common_settings(input)?;
+        // Before the pull, which may take long: a name in use is refused at once.
+        if self.store.function(&name).is_some() {
+            return Err(ApiError::conflict(format!(
+                "Function already exist: {name}"
+            )));
+        }
+        // Runtime and Handler, if given, are not used: the image holds both.
+        let image = self.images.fetch(uri, &settings.architecture)?;
+        let latest = FunctionVersion {
+            name,
+            version: "$LATEST".to_string(),
+            description: settings.description,
+            runtime: String::new(),
+            role,
+            handler: String::new(),
+            timeout: settings.timeout,
+            memory_size: settings.memory_size,
+            environment: settings.environment,
+            layers: Vec::new(),
+            architecture: settings.architecture,
+            ephemeral_storage: settings.ephemeral_storage,
+            tracing_mode: settings.tracing_mode.to_string(),
+            code: image_code(&image),
+            last_modified: timestamp_now(),
+            revision_id: new_revision(),
+            image: Some(image),
+            image_config: input.image_config.clone().unwrap_or_default(),
+        };
+        self.store_new_function(latest, settings.tags, input.publish.unwrap_or(false))
+    }
+
+    /// The settings CreateFunction takes for zip and image functions alike, checked.
+    fn common_settings(&self, input: &FunctionInput) -> Result<CommonSettings, ApiError> {
         let description = input.description.clone().unwrap_or_default();
         validate::description(&description)?;
         let timeout = validate::timeout(input.timeout.unwrap_or(3))?;
@@ -134,30 +255,29 @@ impl Service {
             None => 512,
         };
         let tracing_mode = tracing_mode(input.tracing_config.as_ref())?.unwrap_or("PassThrough");
-        let layers = self.resolve_layers(input.layers.as_deref().unwrap_or_default())?;
         let tags = input.tags.clone().unwrap_or_default();
         check_tags(&tags)?;
-        let code = self.zip_from(code, "CreateFunction")?;
-        let latest = FunctionVersion {
-            name: name.clone(),
-            version: "$LATEST".to_string(),
+        Ok(CommonSettings {
             description,
-            runtime,
-            role,
-            handler,
             timeout,
             memory_size,
             environment,
-            layers,
             architecture,
             ephemeral_storage,
-            tracing_mode: tracing_mode.to_string(),
-            code,
-            last_modified: timestamp_now(),
-            revision_id: new_revision(),
-        };
+            tracing_mode,
+            tags,
+        })
+    }
+
+    /// Stores a new function (refusing a name in use), publishing it when asked.
+    fn store_new_function(
+        &self,
+        latest: FunctionVersion,
+        tags: BTreeMap<String, String>,
+        publish: bool,
+    ) -> Result<Reply, ApiError> {
         check_unzipped_total(&latest)?;
-        let publish = input.publish.unwrap_or(false);
+        let name = latest.name.clone();
         let created = self.store.change_function(&name, |current| {
             if current.is_some() {
                 return Err(ApiError::conflict(format!(
@@ -187,12 +307,20 @@ impl Service {
     pub(crate) fn get_function(&self, call: &Call, name: &str) -> Result<Reply, ApiError> {
         let (doc, qualifier) = self.lookup(call, name)?;
         let resolved = self.resolve(&doc, qualifier.as_deref())?;
-        let mut answer = json!({
-            "Configuration": resolved.configuration(&self.partition),
-            "Code": {
+        let code = match &resolved.image {
+            Some(image) => json!({
+                "RepositoryType": "ECR",
+                "ImageUri": image.uri,
+                "ResolvedImageUri": image.resolved_uri,
+            }),
+            None => json!({
                 "RepositoryType": "S3",
                 "Location": format!("{}/_lambdaship/code/{}", call.origin(), resolved.code.sha256),
-            },
+            }),
+        };
+        let mut answer = json!({
+            "Configuration": resolved.configuration(&self.partition),
+            "Code": code,
         });
         if qualifier.is_none()
             && let Value::Object(map) = &mut answer
@@ -248,10 +376,33 @@ impl Service {
             Some(list) => Some(validate::architectures(list)?),
             None => None,
         };
-        if self.store.function(&name).is_none() {
+        let Some(current) = self.store.function(&name) else {
             return Err(self.function_not_found(&name, None));
-        }
-        let code = self.zip_from(&input.code, "UpdateFunctionCode")?;
+        };
+        let (code, image) = if current.latest.image.is_some() {
+            let given = &input.code;
+            let uri = given
+                .image_uri
+                .as_deref()
+                .filter(|_| given.zip_file.is_none() && given.s3_bucket.is_none())
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "Please provide ImageUri when updating a function with packageType Image.",
+                    )
+                })?;
+            let architecture = architecture
+                .clone()
+                .unwrap_or_else(|| current.latest.architecture.clone());
+            let image = self.images.fetch(uri, &architecture)?;
+            (image_code(&image), Some(image))
+        } else {
+            if input.code.image_uri.is_some() {
+                return Err(ApiError::invalid(
+                    "Please don't provide ImageUri when updating a function with packageType Zip. (A function's package type cannot change: create a new function with --package-type Image.)",
+                ));
+            }
+            (self.zip_from(&input.code, "UpdateFunctionCode")?, None)
+        };
         let dry_run = input.dry_run.unwrap_or(false);
         let publish = input.publish.unwrap_or(false);
         let updated = self.store.change_function(&name, |current| {
@@ -262,6 +413,9 @@ impl Service {
                 "GetFunction/GetAlias",
             )?;
             doc.latest.code = code;
+            if image.is_some() {
+                doc.latest.image = image;
+            }
             if let Some(architecture) = architecture {
                 doc.latest.architecture = architecture;
             }
@@ -338,13 +492,28 @@ impl Service {
                 "GetFunction/GetAlias",
             )?;
             let latest = &mut doc.latest;
+            let is_image = latest.image.is_some();
+            if is_image && layers.as_ref().is_some_and(|layers| !layers.is_empty()) {
+                return Err(ApiError::invalid(
+                    "Layers are not supported for functions with packageType Image: put what the layers hold into the image.",
+                ));
+            }
+            if !is_image && input.image_config.is_some() {
+                return Err(ApiError::invalid(
+                    "ImageConfig applies to functions with packageType Image; a zip function's handler is its Handler.",
+                ));
+            }
+            if let Some(image_config) = input.image_config.clone() {
+                latest.image_config = image_config;
+            }
             if let Some(role) = input.role.clone() {
                 latest.role = role;
             }
-            if let Some(runtime) = input.runtime.clone() {
+            // An image function's runtime and handler are the image's: not recorded.
+            if let Some(runtime) = input.runtime.clone().filter(|_| !is_image) {
                 latest.runtime = runtime;
             }
-            if let Some(handler) = input.handler.clone() {
+            if let Some(handler) = input.handler.clone().filter(|_| !is_image) {
                 latest.handler = handler;
             }
             if let Some(description) = input.description.clone() {
@@ -467,7 +636,7 @@ impl Service {
     ) -> Result<crate::model::CodeRef, ApiError> {
         if code.image_uri.is_some() {
             return Err(ApiError::invalid(
-                "lambdaship server runs zip functions; ImageUri cannot be used here. Pass the zip itself (--zip-file fileb://PATH).",
+                "ImageUri is the code of a function with packageType Image: pass --package-type Image with it, or give a zip (--zip-file fileb://PATH) for a zip function.",
             ));
         }
         if code.s3_bucket.is_some() || code.s3_key.is_some() {
