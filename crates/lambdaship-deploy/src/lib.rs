@@ -215,15 +215,17 @@ async fn deploy_steps(
     artifacts: &FunctionArtifacts<'_>,
     deployed: Option<function::Deployed>,
 ) -> Result<FunctionReport, DeployError> {
+    // The image's registry first: it is where an endpoint without ECR fails, and before
+    // a role is created.
+    let image = match artifacts.is_image() {
+        true => Some(image::prepare(context, spec, artifacts.code).await?),
+        false => None,
+    };
     let role = role::resolve(context, spec, deployed.as_ref()).await?;
     let mut layers = Vec::new();
     for artifact in &artifacts.layers {
         layers.push(layer::publish_if_changed(context, spec, artifact).await?);
     }
-    let image = match artifacts.is_image() {
-        true => Some(image::prepare(context, spec, artifacts.code).await?),
-        false => None,
-    };
     let code = match &image {
         Some(image) => function::Code::Image(artifacts.code, image),
         None => function::Code::Archive(artifacts.code),

@@ -908,3 +908,70 @@ fn an_image_goes_to_any_registry_named_by_its_host_and_bad_settings_are_refused(
         "image_repository",
     );
 }
+
+#[test]
+fn deploys_an_image_to_lambdaship_server_through_a_loopback_registry_then_invokes_it() {
+    let registry = Registry::start(Auth::None);
+    let state_dir = tempfile::tempdir().unwrap();
+    let server = LocalServer::start(state_dir.path(), &[]);
+    let project = image_deploy_project("");
+    let dir = project.path();
+
+    // lambdaship server has no ECR: the default repository fails with what to do instead.
+    let stderr = refused(
+        deploy_command(&server.endpoint, dir, &[]),
+        "looking up the ECR repository `imagefn` failed",
+    );
+    assert!(
+        stderr.contains("--image-repository HOST:PORT/NAME"),
+        "{stderr}"
+    );
+
+    // A loopback registry: pushed there, pulled by the server, run by it.
+    let repository = format!("{}/imagefn", registry.host());
+    let first = deploy_image(&server.endpoint, dir, &["--image-repository", &repository]);
+    assert_eq!(
+        changes(only_function(&first)),
+        ["role=created", "code=created", "configuration=created"],
+        "{first:#}"
+    );
+    let uri = only_function(&first)["code"]["image_uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        image_state(&server.endpoint, "imagefn", false)["ImageUri"],
+        uri.as_str()
+    );
+
+    let mut invoke = lambdaship();
+    for (key, value) in dummy_credentials() {
+        invoke.env(key, value);
+    }
+    let event = dir.join("event.json");
+    std::fs::write(&event, r#"{"host": "bücher.example"}"#).unwrap();
+    invoke
+        .args(["invoke", "--endpoint-url", &server.endpoint])
+        .args(["--function", "imagefn", "--event"])
+        .arg(&event);
+    let output = run(invoke, Duration::from_secs(120), "lambdaship invoke");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        r#""xn--bcher-kva.example""#
+    );
+
+    // Unchanged: nothing pushed or updated.
+    let second = deploy_image(&server.endpoint, dir, &["--image-repository", &repository]);
+    assert!(
+        changes(only_function(&second))
+            .iter()
+            .all(|c| c.ends_with("=unchanged")),
+        "{second:#}"
+    );
+    assert_eq!(second["bytes_uploaded"], 0);
+}
