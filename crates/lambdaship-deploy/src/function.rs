@@ -423,6 +423,9 @@ async fn update(
     };
     if code_differs || architecture_differs {
         let prepared = send_code(context, spec, code).await?;
+        code_report.change = Change::Updated;
+        code_report.bytes_uploaded = prepared.bytes_uploaded();
+        code_report.s3_location = prepared.s3_location();
         if !context.dry_run() {
             let request = context
                 .clients
@@ -430,11 +433,11 @@ async fn update(
                 .update_function_code()
                 .function_name(name)
                 .architectures(Architecture::from(settings.architecture.as_str()));
-            let request = match &prepared {
+            let request = match prepared {
                 SentCode::Archive(Prepared {
                     source: CodeSource::Zip(bytes),
                     ..
-                }) => request.zip_file(Blob::new(bytes.clone())),
+                }) => request.zip_file(Blob::new(bytes)),
                 SentCode::Archive(Prepared {
                     source: CodeSource::S3 { bucket, key },
                     ..
@@ -450,9 +453,6 @@ async fn update(
             })?;
             wait::until_ready(context, name).await?;
         }
-        code_report.change = Change::Updated;
-        code_report.bytes_uploaded = prepared.bytes_uploaded();
-        code_report.s3_location = prepared.s3_location();
     }
     context.tell(
         &format!("code of {name}"),
