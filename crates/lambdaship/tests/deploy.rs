@@ -902,6 +902,29 @@ fn an_image_goes_to_any_registry_named_by_its_host_and_bad_settings_are_refused(
         deploy_command(&moto.endpoint, dir, &["--image-repository", "hello:latest"]),
         "it has a tag or digest",
     );
+    // A registry that cannot be reached, and one that refuses the (absent) credentials: the
+    // step names the push and the registry, and the function is not updated.
+    let stderr = refused(
+        deploy_command(
+            &moto.endpoint,
+            dir,
+            &["--image-repository", "127.0.0.1:9/nowhere"],
+        ),
+        "pushing the image of `imagefn` to 127.0.0.1:9/nowhere",
+    );
+    assert!(stderr.contains("127.0.0.1:9"), "{stderr}");
+    let guarded = Registry::start(Auth::Htpasswd);
+    let mut command = deploy_command(
+        &moto.endpoint,
+        dir,
+        &["--image-repository", &format!("{}/guarded", guarded.host())],
+    );
+    command.env("DOCKER_CONFIG", dir.join(".no-docker-config"));
+    let stderr = refused(command, "pushing the image of `imagefn`");
+    assert!(
+        stderr.contains("refused anonymous access") && stderr.contains("docker login"),
+        "{stderr}"
+    );
     let bad_setting = image_deploy_project("image_repository = \"Hello\"\n");
     refused(
         deploy_command(&moto.endpoint, bad_setting.path(), &[]),
