@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use common::server::{LocalServer, aws_lambda};
+use common::server::{LocalServer, aws_lambda, json_of, text};
 use common::*;
 use registry_support::{Auth, Registry};
 use serde_json::{Value, json};
@@ -260,25 +260,10 @@ fn dev_serves_a_web_function_from_its_image_and_rebuilds_it_on_edits() {
 /// `lambdaship build DIR --json --push REFERENCE`, with no Docker credentials from the
 /// machine; the pushed digest.
 fn push(dir: &Path, reference: &str) -> String {
-    let mut command = lambdaship();
-    command.env("DOCKER_CONFIG", dir.join(".no-docker-config"));
-    let run = build_with(command, dir, &["--push", reference]);
-    assert!(run.success(), "build failed:\n{}", run.stderr());
-    let report: Value = serde_json::from_slice(&run.output.stdout).unwrap();
-    report["pushed"]["digest"].as_str().unwrap().to_string()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn json_of(output: &Output) -> Value {
-    assert!(output.status.success(), "{}", text(output));
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(output)))
+    pushed(&build_image(dir, &["--push", reference]))["digest"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// `aws lambda invoke` with the seed's event.json; the payload it wrote.

@@ -14,13 +14,6 @@ use common::*;
 use registry_support::{Auth, Registry};
 use serde_json::Value;
 
-/// `lambdaship build DIR --json ARGS`, with no Docker credentials from the machine.
-fn build_image(dir: &Path, args: &[&str]) -> BuildRun {
-    let mut command = lambdaship();
-    command.env("DOCKER_CONFIG", dir.join(".no-docker-config"));
-    build_with(command, dir, args)
-}
-
 /// The project on `base_image`.
 fn project(base_image: &str) -> tempfile::TempDir {
     image_project(&format!("base_image = \"{base_image}\"\n"))
@@ -49,12 +42,6 @@ fn inspect(reference: &str, config: bool) -> Value {
     }
     args.push(&target);
     serde_json::from_slice(&registry_support::skopeo(&args).stdout).unwrap()
-}
-
-fn pushed(run: &BuildRun) -> Value {
-    assert!(run.success(), "build failed:\n{}", run.stderr());
-    let report: Value = serde_json::from_slice(&run.output.stdout).unwrap();
-    report["pushed"].clone()
 }
 
 #[test]

@@ -245,6 +245,20 @@ pub fn artifact_hashes(run: &BuildRun) -> Vec<(String, String)> {
     hashes
 }
 
+/// `lambdaship build DIR --json ARGS`, with no Docker credentials from the machine.
+pub fn build_image(dir: &Path, args: &[&str]) -> BuildRun {
+    let mut command = lambdaship();
+    command.env("DOCKER_CONFIG", dir.join(".no-docker-config"));
+    build_with(command, dir, args)
+}
+
+/// What a successful `build --push --json` reports under `"pushed"`.
+pub fn pushed(run: &BuildRun) -> Value {
+    assert!(run.success(), "build failed:\n{}", run.stderr());
+    let report: Value = serde_json::from_slice(&run.output.stdout).unwrap();
+    report["pushed"].clone()
+}
+
 /// Writes a base image (an OCI layout shaped like the Lambda Python base image,
 /// fixtures/make_base_image.py) at `dir/name` for `architecture` (`amd64` or `arm64`).
 pub fn make_base_image(dir: &Path, name: &str, architecture: &str) -> PathBuf {

@@ -142,6 +142,21 @@ pub fn aws_cli() -> Command {
     command
 }
 
+/// A command's stdout and stderr, for failure messages.
+pub fn text(output: &Output) -> String {
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// The JSON a successful command printed.
+pub fn json_of(output: &Output) -> serde_json::Value {
+    assert!(output.status.success(), "{}", text(output));
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(output)))
+}
+
 /// Dummy credentials and a region, and no user configuration.
 pub fn dummy_credentials() -> Vec<(&'static str, &'static str)> {
     vec![
