@@ -39,6 +39,10 @@ struct Dev {
 
 impl Dev {
     fn start(project: &Path, concurrency: usize) -> Dev {
+        Dev::start_with(project, concurrency, &[])
+    }
+
+    fn start_with(project: &Path, concurrency: usize, extra: &[&str]) -> Dev {
         let binary =
             std::env::var("LAMBDASHIP_BIN").expect("LAMBDASHIP_BIN: the lambdaship binary");
         let mut child = Command::new(binary)
@@ -46,11 +50,13 @@ impl Dev {
             .arg(project)
             .args(["--port", "0", "--api", "rest", "--concurrency"])
             .arg(concurrency.to_string())
+            .args(extra)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
         let output = Arc::new(Mutex::new(String::new()));
         let (sender, receiver) = std::sync::mpsc::channel();
         let collected = output.clone();
@@ -63,6 +69,15 @@ impl Dev {
                     let _ = sender.send(url.split('/').next().unwrap().to_string());
                 }
                 let mut all = collected.lock().unwrap();
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+        // The function's logs (REPORT lines with Init Duration) go to stderr.
+        let logs = output.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut all = logs.lock().unwrap();
                 all.push_str(&line);
                 all.push('\n');
             }
@@ -348,11 +363,54 @@ fn latency(project: &Path, path: &str) {
     );
 }
 
-/// An app file edited, then requests until the answer shows the edit.
+/// What one series of edits measured, medians in ms.
+struct EditFigures {
+    served: f64,
+    rebuilt: f64,
+    init: f64,
+}
+
+/// Edit-to-served with new environments forked from the zygote (dev's default) and from a
+/// fresh interpreter (`--no-zygote`, as every Lambda cold start), in the same run.
 fn edit_to_served(project: &Path, path: &str) {
-    let dev = Dev::start(project, 4);
+    let zygote = edits(project, path, &[]);
+    let fresh = edits(project, path, &["--no-zygote"]);
+    println!(
+        "| edit-to-served, one app file (median of {EDITS}): from the zygote / from a fresh interpreter (`--no-zygote`) | {:.0} ms / {:.0} ms ({:.1}x) |",
+        zygote.served,
+        fresh.served,
+        fresh.served / zygote.served
+    );
+    println!(
+        "| of which: edit seen, rebuilt and swapped in (dev's own report, median) | {:.0} ms / {:.0} ms |",
+        zygote.rebuilt, fresh.rebuilt
+    );
+    println!(
+        "| of which: the new environment's Init Duration (median) | {:.0} ms / {:.0} ms |",
+        zygote.init, fresh.init
+    );
+}
+
+/// An app file edited, then requests until the answer shows the edit, `EDITS` times.
+fn edits(project: &Path, path: &str, extra: &[&str]) -> EditFigures {
+    let dev = Dev::start_with(project, 4, extra);
     let main_py = project.join("app/main.py");
     let original = std::fs::read_to_string(&main_py).unwrap();
+    // The first environment, which records the dependency modules; then the zygote, if on.
+    let mut client = Client::connect(&dev.address, path);
+    assert_eq!(client.get().0, 200);
+    if extra.is_empty() {
+        let start = Instant::now();
+        while !dev.output().contains("dependencies imported") {
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "the zygote never got ready:\n{}",
+                dev.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let before = dev.output().len();
     let mut served = Vec::new();
     for round in 1..=EDITS {
         let marker = format!("Hello, edit {round}!");
@@ -370,42 +428,33 @@ fn edit_to_served(project: &Path, path: &str) {
                 "edit {round} never served"
             );
         }
-        served.push(start.elapsed());
+        served.push(start.elapsed().as_secs_f64() * 1000.0);
         // Let the old environments drain before the next round.
         std::thread::sleep(Duration::from_millis(500));
     }
-    let log = dev.output();
-    let init: Vec<f64> = log
+    std::fs::write(&main_py, &original).unwrap();
+    let log = dev.output()[before..].to_string();
+    let mut init: Vec<f64> = log
         .lines()
         .filter_map(|l| l.split("Init Duration: ").nth(1))
         .filter_map(|v| v.split(' ').next()?.parse().ok())
         .collect();
-    let rebuilt: Vec<f64> = log
+    let mut rebuilt: Vec<f64> = log
         .lines()
         .filter(|l| l.contains("rebuilt the app in"))
         .filter_map(|l| l.split("rebuilt the app in ").nth(1))
         .filter_map(|v| v.split(' ').next()?.parse().ok())
         .collect();
-    served.sort();
     let median = |v: &mut Vec<f64>| {
         v.sort_by(|a, b| a.partial_cmp(b).unwrap());
         v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
     };
-    let mut init_recent: Vec<f64> = init.iter().rev().take(EDITS).copied().collect();
-    let mut rebuilt = rebuilt;
-    println!(
-        "| edit-to-served, one app file (median of {EDITS}) | {:.0} ms |",
-        percentile(&served, 0.5).as_secs_f64() * 1000.0
-    );
-    println!(
-        "| of which: edit seen, rebuilt and swapped in (dev's own report, median) | {:.0} ms |",
-        median(&mut rebuilt)
-    );
-    println!(
-        "| of which: the new environment's Init Duration (Python importing FastAPI and the app, median) | {:.0} ms |",
-        median(&mut init_recent)
-    );
     drop(dev);
+    EditFigures {
+        served: median(&mut served),
+        rebuilt: median(&mut rebuilt),
+        init: median(&mut init),
+    }
 }
 
 /// Requests per second with 1, 2 and 4 environments.

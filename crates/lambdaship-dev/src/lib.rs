@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use lambdaship_build::{BuildOptions, BuildReport, Cache, Progress};
 use lambdaship_project::{Api, FunctionSpec, Layout, Overrides, Project};
-use lambdaship_runtime::{DEFAULT_ACCOUNT_ID, PoolOptions};
+use lambdaship_runtime::{DEFAULT_ACCOUNT_ID, PoolOptions, ZygoteOptions};
 use lambdaship_service::names::Partition;
 use lambdaship_service::{Service, ServiceOptions};
 
@@ -74,6 +74,9 @@ pub struct DevOptions {
     pub echo_logs: bool,
     /// Region of the ARNs and of the function.
     pub region: String,
+    /// Start new environments from a zygote that has imported the dependencies (see
+    /// [`lambdaship_runtime::ZygoteOptions`]), instead of a fresh interpreter each.
+    pub zygote: bool,
 }
 
 /// What `dev` tells the user as it goes.
@@ -121,6 +124,12 @@ impl DevServer {
             cache,
             pool: PoolOptions {
                 concurrency: options.concurrency.max(1),
+                zygote: options.zygote.then(|| {
+                    let report = report.clone();
+                    ZygoteOptions {
+                        notices: Arc::new(move |line: &str| report.news(line)),
+                    }
+                }),
                 ..PoolOptions::default()
             },
             partition: Partition {

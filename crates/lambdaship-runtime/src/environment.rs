@@ -233,18 +233,39 @@ impl Environment {
                 ));
             }
         };
-        let launch = Launch {
+        let mut launch = Launch {
             program,
             args,
             cwd: self.spec.seen_paths().task_root,
             env: runtime_env,
         };
-        if let Err(error) = self.start(ProcessRole::Runtime, &launch) {
-            return Err(fail(
-                "Runtime.InvalidEntrypoint",
-                error.to_string(),
-                "error",
-            ));
+        let spec = self.spec.clone();
+        let zygote = spec.zygote.as_ref().filter(|_| self.isolation.is_none());
+        let forked = match zygote {
+            Some(plan) => {
+                plan.fork(&spec, &launch, &self.pipe, &self.exit_sender)
+                    .await
+            }
+            None => None,
+        };
+        let fresh = forked.is_none();
+        match forked {
+            Some(process) => {
+                self.pids.insert(process.pid);
+                self.processes.push(process);
+            }
+            None => {
+                if let Some(record) = zygote.and_then(|plan| plan.record_to()) {
+                    launch.args.push(record.into_os_string());
+                }
+                if let Err(error) = self.start(ProcessRole::Runtime, &launch) {
+                    return Err(fail(
+                        "Runtime.InvalidEntrypoint",
+                        error.to_string(),
+                        "error",
+                    ));
+                }
+            }
         }
         let mut runtime_ready = false;
         loop {
@@ -306,6 +327,11 @@ impl Environment {
             self.platform(&line);
         }
         self.pids = memory::process_tree(&self.roots());
+        if let Some(plan) = zygote.filter(|_| fresh) {
+            // The runtime has recorded its layer modules by now: the next environments
+            // can start from a zygote.
+            plan.warm(&spec);
+        }
         Ok(started.elapsed())
     }
 

@@ -22,6 +22,7 @@ mod pool;
 mod process;
 mod python;
 mod spec;
+mod zygote;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,6 +40,7 @@ pub use python::{
     PythonRuntime, awslambdaric_version, find_interpreter, host_architecture, provision,
 };
 pub use spec::RESERVED_VARIABLES;
+pub use zygote::{ZygoteNotices, ZygoteOptions};
 
 /// A function's code: zip archives, or a container image.
 #[derive(Debug, Clone)]
@@ -100,6 +102,7 @@ impl FunctionCode {
 pub struct LocalRuntime {
     cache: Cache,
     store: CodeStore,
+    zygotes: zygote::Zygotes,
 }
 
 impl LocalRuntime {
@@ -108,6 +111,7 @@ impl LocalRuntime {
         Ok(LocalRuntime {
             cache: cache.clone(),
             store: CodeStore::new(cache)?,
+            zygotes: zygote::Zygotes::default(),
         })
     }
 
@@ -195,7 +199,7 @@ impl LocalRuntime {
         }
         let scratch = self.cache.root().join("tmp");
         let extensions = spec::find_extensions(&unpacked.opt);
-        let spec = spec::EnvSpec {
+        let mut spec = spec::EnvSpec {
             config,
             code: unpacked,
             python,
@@ -203,7 +207,17 @@ impl LocalRuntime {
             isolate: options.isolate,
             scratch,
             logs,
+            zygote: None,
         };
+        if let Some(zygote) = &options.zygote {
+            spec.zygote = zygote::ZygotePlan::for_function(
+                &self.zygotes,
+                &spec,
+                matches!(code, FunctionCode::Archives { .. }),
+                self.cache.root(),
+                zygote,
+            );
+        }
         let mut pool = FunctionPool::new(Arc::new(spec), options, isolation_unavailable);
         pool.warnings = warnings;
         Ok(pool)

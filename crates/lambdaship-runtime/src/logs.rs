@@ -178,6 +178,11 @@ impl LogPipe {
         Ok(std::process::Stdio::from(self.writer.try_clone()?))
     }
 
+    /// Another descriptor of the write end, to hand to a process another one starts.
+    pub(crate) fn writer_fd(&self) -> std::io::Result<OwnedFd> {
+        self.writer.try_clone()
+    }
+
     /// Emits everything written to the pipe so far: what the runtime printed before it
     /// posted its response precedes the END line.
     pub(crate) fn sync(&self) {

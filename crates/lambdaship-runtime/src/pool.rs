@@ -28,6 +28,10 @@ pub struct PoolOptions {
     /// How long an invocation beyond the concurrency limit waits for an environment before
     /// it is throttled; `None` throttles at once, as Lambda does.
     pub queue: Option<Duration>,
+    /// Start new environments' Python runtimes from a zygote that has imported the
+    /// dependency layer (`lambdaship dev`); `None` starts each from a fresh interpreter,
+    /// as Lambda does.
+    pub zygote: Option<crate::zygote::ZygoteOptions>,
 }
 
 impl Default for PoolOptions {
@@ -40,6 +44,7 @@ impl Default for PoolOptions {
             // spread over fresh environments, nor be throttled at a concurrency of 1.
             finishing_wait: Duration::from_millis(100),
             queue: None,
+            zygote: None,
         }
     }
 }

@@ -24,7 +24,8 @@ const CLIENT_DEPENDENCIES: [&str; 2] = ["simplejson==3.20.2", "snapshot-restore-
 pub struct PythonRuntime {
     /// The interpreter, of the runtime's exact minor version.
     pub interpreter: PathBuf,
-    /// The runtime directory (`LAMBDA_RUNTIME_DIR`): awslambdaric and the bootstrap script.
+    /// The runtime directory (`LAMBDA_RUNTIME_DIR`): awslambdaric, the bootstrap script and
+    /// the zygote's script.
     pub runtime_dir: PathBuf,
 }
 
@@ -46,7 +47,10 @@ pub fn provision(cache: &Cache, runtime: Runtime) -> Result<PythonRuntime, Runti
     let runtime_dir = cache.root().join("runtimes").join(format!(
         "{runtime}-{}-awslambdaric-{version}-{}",
         architecture.machine(),
-        &KeyBuilder::new("bootstrap").add_str(BOOTSTRAP).finish()[..12]
+        &KeyBuilder::new("bootstrap")
+            .add_str(BOOTSTRAP)
+            .add_str(crate::zygote::SCRIPT)
+            .finish()[..12]
     ));
     if !runtime_dir.join("bootstrap.py").is_file() {
         install_client(cache, runtime, architecture, &interpreter, &runtime_dir)?;
@@ -124,6 +128,9 @@ fn install_client(
     })?;
     let script = site.join("bootstrap.py");
     std::fs::write(&script, BOOTSTRAP).map_err(|e| RuntimeError::io("cannot write", &script, e))?;
+    let zygote = site.join(crate::zygote::SCRIPT_NAME);
+    std::fs::write(&zygote, crate::zygote::SCRIPT)
+        .map_err(|e| RuntimeError::io("cannot write", &zygote, e))?;
     let compiled = Command::new(interpreter)
         .args(["-m", "compileall", "-q", "-j", "0"])
         .arg(&site)

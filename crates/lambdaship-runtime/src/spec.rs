@@ -63,6 +63,8 @@ pub(crate) struct EnvSpec {
     /// Where isolated environments get their private /tmp.
     pub(crate) scratch: PathBuf,
     pub(crate) logs: Arc<dyn LogSink>,
+    /// How new environments' runtimes start from a zygote, when they can.
+    pub(crate) zygote: Option<crate::zygote::ZygotePlan>,
 }
 
 /// The paths a process of the environment sees.

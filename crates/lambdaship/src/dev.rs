@@ -38,6 +38,10 @@ pub struct DevArgs {
     /// Do not print the function's logs.
     #[arg(long)]
     quiet: bool,
+    /// Start every environment from a fresh interpreter, as Lambda does, instead of
+    /// forking it from one that has imported the dependencies (a faster reload).
+    #[arg(long)]
+    no_zygote: bool,
 }
 
 /// Runs `dev` until Ctrl-C or SIGTERM.
@@ -56,6 +60,7 @@ async fn serve(args: DevArgs) -> Result<(), String> {
         concurrency: args.concurrency,
         echo_logs: !args.quiet,
         region: default_region(),
+        zygote: !args.no_zygote,
     };
     let report = Arc::new(Lines);
     let server = DevServer::start(options, report)

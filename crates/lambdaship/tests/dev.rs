@@ -288,3 +288,68 @@ fn bad_dev_arguments_are_explained() {
         "{stderr}"
     );
 }
+
+/// Appends a `/where` route to the fixture's app: where the app's process came from.
+fn add_where_route(dir: &Path, version: u32) {
+    let web = dir.join("app/web.py");
+    let mut source = std::fs::read_to_string(&web).unwrap();
+    source.push_str(&format!(
+        r#"
+
+@app.get("/where")
+async def where_it_runs() -> JSONResponse:
+    import os
+
+    parent = open(f"/proc/{{os.getppid()}}/cmdline", "rb").read().replace(b"\0", b" ")
+    return JSONResponse({{"version": {version}, "pid": os.getpid(), "parent": parent.decode()}})
+"#
+    ));
+    std::fs::write(&web, source).unwrap();
+}
+
+/// Edits the app, then asks `/where` until the edit is served; the answer.
+fn where_after_edit(dev: &LocalServer, dir: &Path, version: u32) -> serde_json::Value {
+    add_where_route(dir, version);
+    let url = format!("{}where", dev.endpoint);
+    poll_until(
+        &url,
+        &format!("\"version\":{version}"),
+        Duration::from_secs(60),
+    );
+    let output = Command::new("curl")
+        .args(["-sS", "--max-time", "30", &url])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn an_app_edit_starts_from_the_zygote_unless_told_not_to() {
+    let dir = copy_fixture("web-fastapi");
+    let dev = start_dev(dir.path(), &["--api", "http", "--stage", "$default"]);
+    poll_until(
+        &format!("{}unicode", dev.endpoint),
+        "\"text\"",
+        Duration::from_secs(120),
+    );
+    // The first environment recorded its dependency modules; the zygote imports them.
+    let ready = dev.wait_for_output("dependencies imported", Duration::from_secs(60));
+    assert!(ready.contains("--no-zygote"), "{ready}");
+    let forked = where_after_edit(&dev, dir.path(), 1);
+    let parent = forked["parent"].as_str().unwrap();
+    assert!(parent.contains("zygote.py"), "{forked}");
+    drop(dev);
+
+    let fresh_dir = copy_fixture("web-fastapi");
+    let dev = start_dev(
+        fresh_dir.path(),
+        &["--api", "http", "--stage", "$default", "--no-zygote"],
+    );
+    let fresh = where_after_edit(&dev, fresh_dir.path(), 2);
+    let parent = fresh["parent"].as_str().unwrap();
+    assert!(
+        parent.contains("lambdaship") && parent.contains(" dev "),
+        "{fresh}"
+    );
+    assert!(!dev.output().contains("dependencies imported"));
+}
