@@ -127,26 +127,36 @@ impl Client {
 
     /// One request; the status and the body.
     fn get(&mut self) -> (u16, Vec<u8>) {
+        let (status, body, _) = self.get_timed();
+        (status, body)
+    }
+
+    /// One request; the status, the body and the handler's own time inside the
+    /// environment (the `x-handler-ns` header of [`TIMED_HANDLER`]).
+    fn get_timed(&mut self) -> (u16, Vec<u8>, Option<Duration>) {
         self.reader.get_mut().write_all(&self.request).unwrap();
         let mut line = String::new();
         self.reader.read_line(&mut line).unwrap();
         let status: u16 = line.split(' ').nth(1).unwrap().parse().unwrap();
         let mut length = 0;
+        let mut handler = None;
         loop {
             line.clear();
             self.reader.read_line(&mut line).unwrap();
             if line == "\r\n" {
                 break;
             }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap();
+            if let Some((name, value)) = line.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse().unwrap();
+                } else if name.eq_ignore_ascii_case("x-handler-ns") {
+                    handler = Some(Duration::from_nanos(value.trim().parse().unwrap()));
+                }
             }
         }
         let mut body = vec![0; length];
         self.reader.read_exact(&mut body).unwrap();
-        (status, body)
+        (status, body, handler)
     }
 }
 
@@ -157,6 +167,24 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
+
+/// Appended to the copy's app/main.py: the handler's own time, measured inside the
+/// environment around Mangum, in a response header. What a request takes beyond it is
+/// what lambdaship (and awslambdaric's loop) adds, measured on the same request.
+const TIMED_HANDLER: &str = r#"
+
+import time as _bench_time
+
+_bench_inner = handler
+
+
+def handler(event, context):
+    start = _bench_time.perf_counter_ns()
+    result = _bench_inner(event, context)
+    elapsed = _bench_time.perf_counter_ns() - start
+    result.setdefault("headers", {})["x-handler-ns"] = str(elapsed)
+    return result
+"#;
 
 fn copy_example(to: &Path) -> PathBuf {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/hello-fastapi");
@@ -174,6 +202,10 @@ fn copy_example(to: &Path) -> PathBuf {
             std::fs::copy(entry.path(), &path).unwrap();
         }
     }
+    let main_py = target.join("app/main.py");
+    let mut source = std::fs::read_to_string(&main_py).unwrap();
+    source.push_str(TIMED_HANDLER);
+    std::fs::write(&main_py, source).unwrap();
     target
 }
 
@@ -326,18 +358,26 @@ fn latency(project: &Path, path: &str) {
     }
     direct.run(WARMUP);
     let mut times = Vec::with_capacity(SAMPLES);
+    let mut beyond_handler = Vec::with_capacity(SAMPLES);
+    let mut in_environment = Vec::with_capacity(SAMPLES);
     let mut direct_times = Vec::with_capacity(SAMPLES);
     for _ in 0..ROUNDS {
         for _ in 0..SAMPLES / ROUNDS {
             let start = Instant::now();
-            let (status, body) = client.get();
-            times.push(start.elapsed());
+            let (status, body, handler) = client.get_timed();
+            let elapsed = start.elapsed();
+            times.push(elapsed);
             assert_eq!((status, body.as_slice()), (200, &b"\"Hello, world!\""[..]));
+            let handler = handler.expect("the x-handler-ns header");
+            in_environment.push(handler);
+            beyond_handler.push(elapsed.saturating_sub(handler));
         }
         direct_times.extend(direct.run(SAMPLES / ROUNDS));
     }
     times.sort();
     direct_times.sort();
+    beyond_handler.sort();
+    in_environment.sort();
     let (dev_p50, dev_p99) = (percentile(&times, 0.5), percentile(&times, 0.99));
     let (direct_p50, direct_p99) = (
         percentile(&direct_times, 0.5),
@@ -360,6 +400,16 @@ fn latency(project: &Path, path: &str) {
     println!(
         "| added by lambdaship (p50 difference) | {:.0} µs |",
         micros(dev_p50.saturating_sub(direct_p50))
+    );
+    println!(
+        "| the handler's own time inside the environment, p50 / p99 | {:.0} µs / {:.0} µs |",
+        micros(percentile(&in_environment, 0.5)),
+        micros(percentile(&in_environment, 0.99))
+    );
+    println!(
+        "| each request less its handler's own time (lambdaship + awslambdaric's loop), p50 / p99 | {:.0} µs / {:.0} µs |",
+        micros(percentile(&beyond_handler, 0.5)),
+        micros(percentile(&beyond_handler, 0.99))
     );
 }
 
