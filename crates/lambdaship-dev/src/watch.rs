@@ -155,8 +155,16 @@ pub fn is_relevant(path: &Path) -> bool {
         || name.ends_with(".pyc")
         || name.starts_with(".#")
         || name == "4913"
-        || name == ".DS_Store";
+        || name == ".DS_Store"
+        || is_sed_temporary(&name);
     !editor_noise
+}
+
+/// `sed -i` writes its result to `sedXXXXXX` beside the file, then renames it.
+fn is_sed_temporary(name: &str) -> bool {
+    name.len() == 9
+        && name.starts_with("sed")
+        && name[3..].bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 #[cfg(test)]
@@ -174,6 +182,8 @@ mod tests {
         assert!(!is_relevant(Path::new("/p/dist/lambda/f.zip")));
         assert!(!is_relevant(Path::new("/p/app/.main.py.swp")));
         assert!(!is_relevant(Path::new("/p/app/main.py~")));
+        assert!(!is_relevant(Path::new("/p/app/sedb3232F")));
+        assert!(is_relevant(Path::new("/p/app/sedation.py")));
         assert!(!is_relevant(Path::new("lib/pkg.egg-info/PKG-INFO")));
         assert!(!is_relevant(Path::new("lib/build/lib/pkg/x.py")));
     }
