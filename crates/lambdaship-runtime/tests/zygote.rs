@@ -340,3 +340,51 @@ fn interpreter_start_variables_keep_environments_fresh() {
         assert!(versions.notices.lock().unwrap().is_empty());
     }));
 }
+
+#[test]
+fn a_new_dependency_layer_gets_a_new_zygote_and_the_old_one_ends() {
+    let mut versions = Versions::with_dependency();
+    let config = function("relayered");
+    tokio().block_on(bounded(async {
+        let first = versions.prepare(config.clone(), &app(1));
+        answer(&first.invoke(event()).await.unwrap().result);
+        versions.notice("dependencies imported").await;
+        let second = versions.prepare(config.clone(), &app(2));
+        let old_zygote = answer(&second.invoke(event()).await.unwrap().result)["ppid"]
+            .as_u64()
+            .unwrap();
+
+        // A dependency edit: another layer. Its first environment runs fresh and records.
+        versions.layer = zip(
+            versions.dir.path(),
+            "layer-2.zip",
+            &[(
+                "python/depmod.py",
+                b"import os\nIMPORTED_BY = os.getpid()\nSEEN_AT_IMPORT = 'layer 2'\n",
+                FILE,
+            )],
+        );
+        let third = versions.prepare(config.clone(), &app(3));
+        let fresh = answer(&third.invoke(event()).await.unwrap().result);
+        assert_eq!(fresh["greeting_at_import"], "layer 2");
+        assert_eq!(fresh["dependency_imported_by"], fresh["pid"]);
+        while versions.notices.lock().unwrap().len() < 2 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let fourth = versions.prepare(config.clone(), &app(4));
+        let forked = answer(&fourth.invoke(event()).await.unwrap().result);
+        assert_eq!(forked["greeting_at_import"], "layer 2");
+        let new_zygote = forked["ppid"].as_u64().unwrap();
+        assert_ne!(new_zygote, old_zygote);
+        assert_eq!(forked["dependency_imported_by"], new_zygote);
+        // The old zygote takes no more forks and ends once its children have.
+        second.shutdown().await;
+        assert!(
+            ended(old_zygote).await,
+            "the old zygote {old_zygote} lives on"
+        );
+        for pool in [first, third, fourth] {
+            pool.shutdown().await;
+        }
+    }));
+}
