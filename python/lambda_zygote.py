@@ -33,6 +33,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+# bootstrap.py's layer paths, written again rather than imported: a module named
+# `bootstrap` in the function's layers would come first on the path.
 def layer_paths(opt):
     version = "python%d.%d" % sys.version_info[:2]
     return [

@@ -38,6 +38,22 @@ pub(crate) struct Launch {
     pub(crate) env: BTreeMap<String, String>,
 }
 
+impl Launch {
+    /// The command for this launch, with nothing but its own variables, leading a new
+    /// process group (so the whole group can be signalled); its output is the caller's.
+    pub(crate) fn command(&self) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(&self.program);
+        command
+            .args(&self.args)
+            .current_dir(&self.cwd)
+            .env_clear()
+            .envs(&self.env)
+            .process_group(0)
+            .kill_on_drop(false);
+        command
+    }
+}
+
 /// A process exit, reported to the environment's driver.
 #[derive(Debug)]
 pub(crate) struct Exit {
@@ -59,17 +75,11 @@ pub(crate) fn start(
         program: launch.program.display().to_string(),
         source,
     };
-    let mut command = tokio::process::Command::new(&launch.program);
+    let mut command = launch.command();
     command
-        .args(&launch.args)
-        .current_dir(&launch.cwd)
-        .env_clear()
-        .envs(&launch.env)
         .stdin(std::process::Stdio::null())
         .stdout(logs.writer().map_err(spawn_error)?)
-        .stderr(logs.writer().map_err(spawn_error)?)
-        .process_group(0)
-        .kill_on_drop(false);
+        .stderr(logs.writer().map_err(spawn_error)?);
     if let Some(isolation) = isolation {
         isolation.apply(command.as_std_mut());
     }

@@ -327,17 +327,11 @@ async fn start(launch: Launch) -> Result<(Running, Status), String> {
         None,
     )
     .map_err(|e| format!("cannot make its control socket: {e}"))?;
-    let mut command = tokio::process::Command::new(&launch.program);
+    let mut command = launch.command();
     command
-        .args(&launch.args)
-        .current_dir(&launch.cwd)
-        .env_clear()
-        .envs(&launch.env)
         .stdin(std::process::Stdio::from(theirs))
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .process_group(0)
-        .kill_on_drop(false);
+        .stderr(std::process::Stdio::null());
     let mut child = command
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", launch.program.display()))?;

@@ -109,6 +109,15 @@ impl Versions {
             .unwrap()
     }
 
+    /// Version 1 of `config`, invoked once (its fresh environment records the layer
+    /// modules), once the zygote made from them is ready.
+    async fn first_environment_then_zygote(&self, config: &FunctionConfig) -> FunctionPool {
+        let first = self.prepare(config.clone(), &app(1));
+        answer(&first.invoke(event()).await.unwrap().result);
+        self.notice("dependencies imported").await;
+        first
+    }
+
     /// Waits (bounded by the test's timeout) for a notice containing `text`.
     async fn notice(&self, text: &str) -> String {
         loop {
@@ -234,9 +243,7 @@ fn a_forked_runtime_reports_its_exit_and_its_import_errors_as_a_fresh_one() {
     let versions = Versions::with_dependency();
     let config = function("exits");
     tokio().block_on(bounded(async {
-        let first = versions.prepare(config.clone(), &app(1));
-        answer(&first.invoke(event()).await.unwrap().result);
-        versions.notice("dependencies imported").await;
+        let first = versions.first_environment_then_zygote(&config).await;
 
         let crash = "import os, depmod\ndef handler(event, context):\n    os._exit(7)\n";
         let crashing = versions.prepare(config.clone(), crash);
@@ -298,9 +305,7 @@ fn a_zygote_that_died_falls_back_to_a_fresh_interpreter() {
     let versions = Versions::with_dependency();
     let config = function("died");
     tokio().block_on(bounded(async {
-        let first = versions.prepare(config.clone(), &app(1));
-        answer(&first.invoke(event()).await.unwrap().result);
-        versions.notice("dependencies imported").await;
+        let first = versions.first_environment_then_zygote(&config).await;
         let second = versions.prepare(config.clone(), &app(2));
         let forked = answer(&second.invoke(event()).await.unwrap().result);
         let zygote = forked["ppid"].as_u64().unwrap();
@@ -346,9 +351,7 @@ fn a_new_dependency_layer_gets_a_new_zygote_and_the_old_one_ends() {
     let mut versions = Versions::with_dependency();
     let config = function("relayered");
     tokio().block_on(bounded(async {
-        let first = versions.prepare(config.clone(), &app(1));
-        answer(&first.invoke(event()).await.unwrap().result);
-        versions.notice("dependencies imported").await;
+        let first = versions.first_environment_then_zygote(&config).await;
         let second = versions.prepare(config.clone(), &app(2));
         let old_zygote = answer(&second.invoke(event()).await.unwrap().result)["ppid"]
             .as_u64()
