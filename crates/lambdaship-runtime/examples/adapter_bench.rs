@@ -3,14 +3,19 @@
 //! uvicorn), run by the runtime core with the adapter as a real extension.
 //!
 //! - warm latency, in alternating rounds: the event through the runtime core and the adapter
-//!   to the app; the same request sent to the app directly over a kept-alive connection; and
-//!   the runtime core's own round trip with the Rust lambda_runtime client (a no-op). The
-//!   adapter's share is the first less the other two (p50s);
+//!   to the app; the same request sent to the app directly over a kept-alive connection; the
+//!   runtime core's own round trip with the Rust lambda_runtime client (a no-op); and the app
+//!   directly again, each request right after a runtime core round trip. The adapter's share
+//!   is the first less the second and third (p50s). The same with a native HTTP server in the
+//!   program in place of the Python app isolates the adapter's own cost: the Python apps run
+//!   slower when other code runs between their requests, as it does in the chain;
 //! - FastAPI under uvicorn behind the adapter against FastAPI behind Mangum in-process
 //!   (examples/hello-fastapi through awslambdaric), the two ways to put FastAPI on Lambda;
 //! - the adapter's resident memory after the warm runs (VmRSS and peak VmHWM);
 //! - its share of the cold start: the Init Duration (REPORT) against the same app's start
-//!   without it (the exec wrapper run directly, timed to its first answer on the port).
+//!   without it (the exec wrapper run directly, timed to its first answer on the port); and
+//!   the Init Duration when the native server already listens, which is the adapter's own
+//!   part (start, registration, readiness check).
 //!
 //! Prints Markdown tables. Needs `scripts/build-adapter` first.
 
@@ -41,7 +46,7 @@ use lambdaship_runtime::{
 const WARMUP: usize = 200;
 const SAMPLES: usize = 2_000;
 const ROUNDS: usize = 10;
-const COLD_RUNS: usize = 5;
+const COLD_RUNS: usize = 9;
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
@@ -160,6 +165,43 @@ impl Client {
     }
 }
 
+/// A minimal keep-alive HTTP/1.1 server answering every GET with `{"status":"healthy"}`, on
+/// its own threads: behind the adapter in place of a Python app, it leaves only the adapter's
+/// own cost in the difference (the Python apps' slowdown when other code runs between their
+/// requests is not in it). Returns its port.
+fn native_app() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                stream.set_nodelay(true).unwrap();
+                let mut writer = stream.try_clone().unwrap();
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                loop {
+                    line.clear();
+                    match reader.read_line(&mut line) {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) if line == "\r\n" => {
+                            let body = r#"{"status":"healthy"}"#;
+                            let answer = format!(
+                                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                                body.len()
+                            );
+                            if writer.write_all(answer.as_bytes()).is_err() {
+                                return;
+                            }
+                        }
+                        Ok(_) => {}
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
 /// Warm p50/p99 through the adapter, directly to the app, and of the runtime core alone.
 async fn warm(
     pool: &FunctionPool,
@@ -167,7 +209,7 @@ async fn warm(
     port: u16,
     target: &str,
     rust: &FunctionPool,
-) -> [Vec<Duration>; 3] {
+) -> [Vec<Duration>; 4] {
     let noop = Bytes::from_static(b"{}");
     for _ in 0..WARMUP {
         assert!(
@@ -184,7 +226,7 @@ async fn warm(
     for _ in 0..WARMUP {
         client.get();
     }
-    let mut times: [Vec<Duration>; 3] = Default::default();
+    let mut times: [Vec<Duration>; 4] = Default::default();
     for _ in 0..ROUNDS {
         for _ in 0..SAMPLES / ROUNDS {
             let started = Instant::now();
@@ -199,6 +241,13 @@ async fn warm(
             let started = Instant::now();
             rust.invoke_answered(request(&noop)).await.unwrap();
             times[2].push(started.elapsed());
+        }
+        // The app called directly, each time right after a runtime core round trip has run
+        // (whole: answered, logged, released): other code ran on the CPUs between its
+        // requests, as in the chain through the adapter.
+        for _ in 0..SAMPLES / ROUNDS {
+            rust.invoke(request(&noop)).await.unwrap();
+            times[3].push(client.get());
         }
     }
     for series in &mut times {
@@ -327,11 +376,28 @@ fn main() {
         Bytes::from(std::fs::read(repo.join("examples/hello-fastapi/event.json")).unwrap());
 
     println!(
-        "| app | through the adapter p50 / p99 | the app directly over HTTP p50 / p99 | runtime core alone (Rust client) p50 | adapter's share (p50) |"
+        "| app | through the adapter p50 / p99 | the app directly over HTTP p50 / p99 | runtime core alone (Rust client) p50 | adapter's share (p50) | the app directly, each request after a runtime core round trip, p50 | adapter's share against that (p50) |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     let mut memory = Vec::new();
     let mut fastapi_adapter = Duration::ZERO;
+    let native_port = native_app();
+    // The Flask function with the adapter pointed at the native server (gunicorn starts and
+    // idles).
+    let native = Built {
+        config: FunctionConfig {
+            environment: flask
+                .config
+                .environment
+                .clone()
+                .into_iter()
+                .chain([("AWS_LWA_PORT".to_string(), native_port.to_string())])
+                .collect(),
+            ..flask.config.clone()
+        },
+        code: flask.code.clone(),
+        _out: tempfile::tempdir().unwrap(),
+    };
     for (name, built, path, query, port) in [
         (
             "Flask 3.0 under gunicorn (seed), GET /api/hello?name=Lambda",
@@ -341,6 +407,13 @@ fn main() {
             8080u16,
         ),
         ("FastAPI under uvicorn, GET /", &uvicorn, "/", "", 8080u16),
+        (
+            "a native HTTP server (the adapter's own cost), GET /",
+            &native,
+            "/",
+            "",
+            native_port,
+        ),
     ] {
         let pool = prepare(&local, built);
         let event = url_event(path, query);
@@ -349,22 +422,28 @@ fn main() {
         } else {
             format!("{path}?{query}")
         };
-        let [adapter, direct, core] = tokio.block_on(warm(&pool, &event, port, &target, &rust));
+        let [adapter, direct, core, disturbed] =
+            tokio.block_on(warm(&pool, &event, port, &target, &rust));
         memory.push((name, adapter_memory()));
         let share = percentile(&adapter, 0.5)
             .saturating_sub(percentile(&direct, 0.5))
+            .saturating_sub(percentile(&core, 0.5));
+        let share_disturbed = percentile(&adapter, 0.5)
+            .saturating_sub(percentile(&disturbed, 0.5))
             .saturating_sub(percentile(&core, 0.5));
         if name.starts_with("FastAPI") {
             fastapi_adapter = percentile(&adapter, 0.5);
         }
         println!(
-            "| {name} | {:.0} µs / {:.0} µs | {:.0} µs / {:.0} µs | {:.0} µs | {:.0} µs |",
+            "| {name} | {:.0} µs / {:.0} µs | {:.0} µs / {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs | {:.0} µs |",
             micros(percentile(&adapter, 0.5)),
             micros(percentile(&adapter, 0.99)),
             micros(percentile(&direct, 0.5)),
             micros(percentile(&direct, 0.99)),
             micros(percentile(&core, 0.5)),
             micros(share),
+            micros(percentile(&disturbed, 0.5)),
+            micros(share_disturbed),
         );
         tokio.block_on(pool.shutdown());
     }
@@ -416,6 +495,12 @@ fn main() {
     for (name, built, path, query) in [
         ("Flask under gunicorn", &flask, "/api/hello", "name=Lambda"),
         ("FastAPI under uvicorn", &uvicorn, "/", ""),
+        (
+            "a native HTTP server already listening (the adapter's own part)",
+            &native,
+            "/",
+            "",
+        ),
     ] {
         let mut inits = Vec::new();
         let mut starts = Vec::new();
@@ -425,12 +510,13 @@ fn main() {
                 .block_on(pool.invoke_once(request(&url_event(path, query))))
                 .unwrap();
             inits.push(outcome.report.init_duration.unwrap());
-            starts.push(direct_start(
-                &built.code,
-                &cache,
-                8080,
-                &built.config.environment,
-            ));
+            // The native server listens before the environment starts: its own start is
+            // nothing, and the whole Init Duration is the adapter's (and the runtime core's).
+            starts.push(if std::ptr::eq(built, &native) {
+                Duration::ZERO
+            } else {
+                direct_start(&built.code, &cache, 8080, &built.config.environment)
+            });
         }
         inits.sort();
         starts.sort();
