@@ -5,7 +5,8 @@
 //!   the same handler called directly in one Python process with the same event (the event
 //!   lambdaship-events makes for that request): the difference is what lambdaship adds
 //!   (HTTP front, event and response mapping, the local Lambda service, the Runtime API,
-//!   awslambdaric's loop);
+//!   awslambdaric's loop). And lambdaship's own cost: a request whose handler does nothing
+//!   (`GET /dev/noop` answers at once, without Mangum), through the same dev;
 //! - requests per second with 1, 2 and 4 environments (`--concurrency N`, N clients, 3 s);
 //! - edit-to-served: an app file edited, then requests in a loop until the answer shows the
 //!   edit, five times; with the Init Duration of the new environment from dev's log.
@@ -170,7 +171,8 @@ fn micros(d: Duration) -> f64 {
 
 /// Appended to the copy's app/main.py: the handler's own time, measured inside the
 /// environment around Mangum, in a response header. What a request takes beyond it is
-/// what lambdaship (and awslambdaric's loop) adds, measured on the same request.
+/// what lambdaship (and awslambdaric's loop) adds, measured on the same request. `/noop`
+/// answers without Mangum: its requests cost lambdaship and awslambdaric's loop alone.
 const TIMED_HANDLER: &str = r#"
 
 import time as _bench_time
@@ -179,6 +181,8 @@ _bench_inner = handler
 
 
 def handler(event, context):
+    if event.get("path") == "/noop":
+        return {"statusCode": 200, "headers": {"content-type": "text/plain"}, "body": "ok"}
     start = _bench_time.perf_counter_ns()
     result = _bench_inner(event, context)
     elapsed = _bench_time.perf_counter_ns() - start
@@ -352,15 +356,19 @@ fn main() {
 fn latency(project: &Path, path: &str) {
     let dev = Dev::start(project, 4);
     let mut client = Client::connect(&dev.address, path);
+    let noop_path = format!("{path}noop");
+    let mut noop_client = Client::connect(&dev.address, &noop_path);
     let mut direct = DirectHandler::start(project, path);
     for _ in 0..WARMUP {
         assert_eq!(client.get().0, 200);
+        assert_eq!(noop_client.get().0, 200);
     }
     direct.run(WARMUP);
     let mut times = Vec::with_capacity(SAMPLES);
     let mut beyond_handler = Vec::with_capacity(SAMPLES);
     let mut in_environment = Vec::with_capacity(SAMPLES);
     let mut direct_times = Vec::with_capacity(SAMPLES);
+    let mut noop_times = Vec::with_capacity(SAMPLES);
     for _ in 0..ROUNDS {
         for _ in 0..SAMPLES / ROUNDS {
             let start = Instant::now();
@@ -373,7 +381,14 @@ fn latency(project: &Path, path: &str) {
             beyond_handler.push(elapsed.saturating_sub(handler));
         }
         direct_times.extend(direct.run(SAMPLES / ROUNDS));
+        for _ in 0..SAMPLES / ROUNDS {
+            let start = Instant::now();
+            let (status, body, _) = noop_client.get_timed();
+            noop_times.push(start.elapsed());
+            assert_eq!((status, body.as_slice()), (200, &b"ok"[..]));
+        }
     }
+    noop_times.sort();
     times.sort();
     direct_times.sort();
     beyond_handler.sort();
@@ -410,6 +425,11 @@ fn latency(project: &Path, path: &str) {
         "| each request less its handler's own time (lambdaship + awslambdaric's loop), p50 / p99 | {:.0} µs / {:.0} µs |",
         micros(percentile(&beyond_handler, 0.5)),
         micros(percentile(&beyond_handler, 0.99))
+    );
+    println!(
+        "| a handler that does nothing (`GET /dev/noop`) through dev: lambdaship's own cost with awslambdaric's loop, p50 / p99 | {:.0} µs / {:.0} µs |",
+        micros(percentile(&noop_times, 0.5)),
+        micros(percentile(&noop_times, 0.99))
     );
 }
 
