@@ -202,7 +202,8 @@ fn native_app() -> u16 {
     port
 }
 
-/// Warm p50/p99 through the adapter, directly to the app, and of the runtime core alone.
+/// Warm times through the adapter, directly to the app, of the runtime core alone, and
+/// directly to the app right after a runtime core round trip.
 async fn warm(
     pool: &FunctionPool,
     event: &Bytes,
