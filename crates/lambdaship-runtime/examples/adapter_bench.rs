@@ -60,7 +60,9 @@ fn micros(d: Duration) -> f64 {
 struct Built {
     config: FunctionConfig,
     code: FunctionCode,
-    _out: tempfile::TempDir,
+    /// Where the build wrote the code, kept while the function runs; `None` for a function
+    /// that shares another's code.
+    _out: Option<tempfile::TempDir>,
 }
 
 fn build(dir: &Path) -> Built {
@@ -82,7 +84,7 @@ fn build(dir: &Path) -> Built {
     Built {
         config,
         code,
-        _out: out,
+        _out: Some(out),
     }
 }
 
@@ -397,7 +399,7 @@ fn main() {
             ..flask.config.clone()
         },
         code: flask.code.clone(),
-        _out: tempfile::tempdir().unwrap(),
+        _out: None,
     };
     for (name, built, path, query, port) in [
         (
