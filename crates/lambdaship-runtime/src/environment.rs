@@ -82,6 +82,7 @@ pub(crate) struct Environment {
     _tmp: Option<tempfile::TempDir>,
     pids: BTreeSet<u32>,
     peak_bytes: u64,
+    peaks: memory::PeakReader,
     log_stream: String,
 }
 
@@ -143,6 +144,7 @@ impl Environment {
             _tmp: tmp,
             pids: BTreeSet::new(),
             peak_bytes: 0,
+            peaks: memory::PeakReader::default(),
             log_stream,
         })
     }
@@ -404,7 +406,7 @@ impl Environment {
 
     /// Peak memory in MB so far, capped at the memory size as the limit enforces it.
     pub(crate) fn max_memory_used_mb(&mut self) -> u64 {
-        let peak = memory::peak_bytes(&self.pids).max(self.peak_bytes);
+        let peak = self.peaks.peak_bytes(&self.pids).max(self.peak_bytes);
         memory::to_mb(peak).min(u64::from(self.spec.config.memory_mb))
     }
 

@@ -91,13 +91,18 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs a long-lived command (`dev`, `server`) on a multi-threaded async runtime: exit
-/// status 0 when it ends well, 2 with its message otherwise.
-fn serve_until_stopped(command: impl std::future::Future<Output = Result<(), String>>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+/// Runs a long-lived command (`dev`, `server`) on an async runtime: exit status 0 when it
+/// ends well, 2 with its message otherwise. `single_thread` runs every task on this thread.
+fn serve_until_stopped(
+    command: impl std::future::Future<Output = Result<(), String>>,
+    single_thread: bool,
+) -> ExitCode {
+    let mut builder = if single_thread {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
