@@ -39,6 +39,14 @@ impl EventBody {
         }
     }
 
+    /// The `body` text or base64, `None` for no bytes.
+    pub(crate) fn text(&self) -> Option<&str> {
+        match self {
+            EventBody::Empty => None,
+            EventBody::Text(text) | EventBody::Base64(text) => Some(text),
+        }
+    }
+
     /// The `isBase64Encoded` flag.
     pub(crate) fn is_base64(&self) -> bool {
         matches!(self, EventBody::Base64(_))

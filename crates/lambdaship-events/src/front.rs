@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::answers;
 use crate::event;
 use crate::ids;
-use crate::limits::{ALB_LAMBDA_LIMIT, API_GATEWAY_BODY_LIMIT, LAMBDA_PAYLOAD_LIMIT, json_len};
+use crate::limits::{ALB_LAMBDA_LIMIT, API_GATEWAY_BODY_LIMIT, LAMBDA_PAYLOAD_LIMIT};
 use crate::result;
 use crate::types::{BadResult, HttpRequest, HttpResponse, Refusal, RequestMeta};
 
@@ -108,6 +108,19 @@ impl Front {
     /// The event JSON for `request`, or the answer the front itself gives without calling
     /// the function (bad path or escapes, body or event too large).
     pub fn event(&self, request: &HttpRequest, meta: &RequestMeta) -> Result<Value, Refusal> {
+        let json = self.event_json(request, meta)?;
+        serde_json::from_slice(&json).map_err(|error| Refusal {
+            response: answers::json_message(500, "Internal server error", None),
+            reason: format!("the event written is not JSON: {error}"),
+        })
+    }
+
+    /// [`Front::event`] as the bytes sent to the function.
+    pub fn event_json(
+        &self,
+        request: &HttpRequest,
+        meta: &RequestMeta,
+    ) -> Result<Vec<u8>, Refusal> {
         let limit = self.max_request_body();
         if request.body.len() > limit {
             return Err(Refusal {
@@ -121,11 +134,13 @@ impl Front {
         let event = match self.kind {
             Kind::Rest => event::rest(self, request, meta)?,
             Kind::HttpV1 => event::http_v1(self, request, meta)?,
-            Kind::HttpV2 => event::http_v2(self, request, meta)?,
-            Kind::FunctionUrl => event::function_url(self, request, meta)?,
-            Kind::Alb { multi_value } => event::alb(self, request, meta, multi_value),
+            Kind::HttpV2 => event::to_json(&event::http_v2(self, request, meta)?)?,
+            Kind::FunctionUrl => event::to_json(&event::function_url(self, request, meta)?)?,
+            Kind::Alb { multi_value } => {
+                event::to_json(&event::alb(self, request, meta, multi_value))?
+            }
         };
-        let size = json_len(&event);
+        let size = event.len();
         if size > LAMBDA_PAYLOAD_LIMIT {
             return Err(Refusal {
                 response: self.too_large(),

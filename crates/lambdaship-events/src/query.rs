@@ -79,8 +79,6 @@ fn decode_component(text: &str) -> Result<String, String> {
 pub(crate) enum Pick {
     /// The last (REST, ALB single-value mode).
     Last,
-    /// The first (HTTP API payload 1.0, per its documented example).
-    First,
     /// All, joined with commas (HTTP API 2.0, Function URLs).
     Joined,
 }
@@ -94,7 +92,6 @@ pub(crate) fn single_map(pairs: &[(String, String)], pick: Pick) -> Map<String, 
                 existing.push(',');
                 existing.push_str(value);
             }
-            (Some(_), Pick::First) => {}
             _ => {
                 map.insert(key.clone(), Value::String(value.clone()));
             }
@@ -188,10 +185,6 @@ mod tests {
         assert_eq!(
             Value::Object(single_map(&list, Pick::Last)),
             serde_json::json!({"a": "", "b": "x"})
-        );
-        assert_eq!(
-            Value::Object(single_map(&list, Pick::First)),
-            serde_json::json!({"a": "1", "b": "x"})
         );
         assert_eq!(
             Value::Object(single_map(&list, Pick::Joined)),

@@ -77,7 +77,7 @@ impl Gateway {
             time: SystemTime::now(),
             iam,
         };
-        let event = match self.front.event(&request, &meta) {
+        let event = match self.front.event_json(&request, &meta) {
             Ok(event) => event,
             Err(refusal) => {
                 self.log.line(&format!(
@@ -87,7 +87,7 @@ impl Gateway {
                 return self.finish(&request, refusal.response);
             }
         };
-        let event = Bytes::from(event.to_string());
+        let event = Bytes::from(event);
         if self.streaming {
             return self.handle_streaming(request, event).await;
         }

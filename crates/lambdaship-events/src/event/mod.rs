@@ -2,10 +2,12 @@
 //! payload 2.0 (HTTP API 2.0 and Function URLs) and ALB target events.
 
 mod alb;
+mod fields;
 mod v1;
 mod v2;
 
 pub(crate) use alb::alb;
+
 pub(crate) use v1::{http_v1, rest};
 pub(crate) use v2::{function_url, http_v2};
 
@@ -40,4 +42,13 @@ fn stage_variables(front: &Front) -> Option<Value> {
 /// The first label of the domain name (`domainPrefix`).
 fn domain_prefix(domain: &str) -> String {
     domain.split('.').next().unwrap_or(domain).to_owned()
+}
+
+/// The JSON of a typed event. Made of strings, numbers and maps with string keys, it always
+/// serializes; were it ever not to, the request is answered as a front's internal failure.
+pub(crate) fn to_json(event: &impl serde::Serialize) -> Result<Vec<u8>, Refusal> {
+    serde_json::to_vec(event).map_err(|error| Refusal {
+        response: answers::json_message(500, "Internal server error", None),
+        reason: format!("the event could not be written as JSON: {error}"),
+    })
 }

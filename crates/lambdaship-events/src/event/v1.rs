@@ -1,17 +1,20 @@
 //! Payload format 1.0: the REST API proxy event, and the same shape with `"version":"1.0"`
 //! from an HTTP API.
 
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
+use serde::Serialize;
+
+use super::fields::{Grouped, Pick};
 use super::v2::http_api_path;
-use super::{bad_request, domain_prefix, stage_variables};
+use super::{bad_request, domain_prefix, to_json};
 use crate::answers;
 use crate::body::{EventBody, http_api_text, matches_binary_types, media_type};
 use crate::front::Front;
 use crate::headers::{self, Drop, Naming};
 use crate::ids;
 use crate::path::{check_escapes, or_root, strip_stage};
-use crate::query::{self, Pick};
+use crate::query;
 use crate::time::{access_log_time, epoch_millis};
 use crate::types::{HttpRequest, Refusal, RequestMeta};
 
@@ -25,7 +28,7 @@ pub(crate) fn rest(
     front: &Front,
     request: &HttpRequest,
     meta: &RequestMeta,
-) -> Result<Value, Refusal> {
+) -> Result<Vec<u8>, Refusal> {
     let raw_path = or_root(&request.path);
     check_escapes(raw_path).map_err(|e| bad_request(format!("path {raw_path:?}: {e}")))?;
     let Some(path) = strip_stage(raw_path, &front.stage) else {
@@ -38,10 +41,10 @@ pub(crate) fn rest(
         });
     };
     let pairs = rest_query(request.query.as_deref())?;
-    let (resource, path_parameters) = if path == "/" {
-        ("/", Value::Null)
+    let (resource, proxy) = if path == "/" {
+        ("/", None)
     } else {
-        ("/{proxy+}", json!({ "proxy": &path[1..] }))
+        ("/{proxy+}", Some(&path[1..]))
     };
     let media = request.header("content-type").map(media_type);
     let body = EventBody::of(
@@ -59,37 +62,42 @@ pub(crate) fn rest(
         meta.time,
     );
     let domain = front.domain_name();
-    let context = json!({
-        "accountId": front.account_id,
-        "apiId": front.api_id,
-        "domainName": domain,
-        "domainPrefix": domain_prefix(&domain),
-        "extendedRequestId": ids::short_id(),
-        "httpMethod": request.method,
-        "identity": identity(request, true),
-        "path": raw_path,
-        "protocol": request.protocol,
-        "requestId": meta.request_id,
-        "requestTime": access_log_time(meta.time),
-        "requestTimeEpoch": epoch_millis(meta.time),
-        "resourceId": ids::resource_id(&front.api_id, resource),
-        "resourcePath": resource,
-        "stage": front.stage,
-    });
-    Ok(json!({
-        "resource": resource,
-        "path": path,
-        "httpMethod": request.method,
-        "headers": headers::last_values(&headers),
-        "multiValueHeaders": headers::all_values(&headers),
-        "queryStringParameters": query_or_null(&pairs, Pick::Last),
-        "multiValueQueryStringParameters": multi_or_null(&pairs),
-        "pathParameters": path_parameters,
-        "stageVariables": stage_variables(front),
-        "requestContext": context,
-        "body": body.value(Value::Null),
-        "isBase64Encoded": body.is_base64(),
-    }))
+    let extended_request_id = ids::short_id();
+    let query = Grouped::of(&pairs);
+    let header_groups = Grouped::of(&headers);
+    let sorted_headers = Grouped::of(&headers).sorted();
+    let event = PayloadV1 {
+        version: None,
+        resource,
+        path: &path,
+        http_method: &request.method,
+        headers: header_groups.last(),
+        multi_value_headers: sorted_headers.all(),
+        query_string_parameters: query.last_or_null(),
+        multi_value_query_string_parameters: query.all_or_null(),
+        path_parameters: proxy.map(|proxy| Proxy { proxy }),
+        stage_variables: stage_variables_or_null(front),
+        request_context: ContextV1 {
+            account_id: &front.account_id,
+            api_id: &front.api_id,
+            domain_name: &domain,
+            domain_prefix: domain_prefix(&domain),
+            extended_request_id: &extended_request_id,
+            http_method: &request.method,
+            identity: Identity::of(request, true),
+            path: raw_path,
+            protocol: &request.protocol,
+            request_id: &meta.request_id,
+            request_time: access_log_time(meta.time),
+            request_time_epoch: epoch_millis(meta.time),
+            resource_id: Some(ids::resource_id(&front.api_id, resource)),
+            resource_path: resource,
+            stage: &front.stage,
+        },
+        body: body.text(),
+        is_base64_encoded: body.is_base64(),
+    };
+    to_json(&event)
 }
 
 /// The query pairs as REST reads them: split at `&` and `;`, decoded. A raw `|`, `{` or
@@ -117,7 +125,7 @@ pub(crate) fn http_v1(
     front: &Front,
     request: &HttpRequest,
     meta: &RequestMeta,
-) -> Result<Value, Refusal> {
+) -> Result<Vec<u8>, Refusal> {
     let path = http_api_path(front, request)?;
     let pairs = match request.query.as_deref() {
         Some(raw) => query::decoded_pairs(raw, &['&']).map_err(bad_request)?,
@@ -136,78 +144,143 @@ pub(crate) fn http_v1(
         meta.time,
     );
     let domain = front.domain_name();
-    let context = json!({
-        "accountId": front.account_id,
-        "apiId": front.api_id,
-        "domainName": domain,
-        "domainPrefix": domain_prefix(&domain),
-        "extendedRequestId": meta.request_id,
-        "httpMethod": request.method,
-        "identity": identity(request, false),
-        "path": path,
-        "protocol": request.protocol,
-        "requestId": meta.request_id,
-        "requestTime": access_log_time(meta.time),
-        "requestTimeEpoch": epoch_millis(meta.time),
-        "resourceId": Value::Null,
-        "resourcePath": "$default",
-        "stage": front.stage,
-    });
-    Ok(json!({
-        "version": "1.0",
-        "resource": "$default",
-        "path": path,
-        "httpMethod": request.method,
-        "headers": headers::last_values(&headers),
-        "multiValueHeaders": headers::all_values(&headers),
-        "queryStringParameters": query_or_null(&pairs, Pick::First),
-        "multiValueQueryStringParameters": multi_or_null(&pairs),
-        "pathParameters": Value::Null,
-        "stageVariables": stage_variables(front),
-        "requestContext": context,
-        "body": body.value(Value::Null),
-        "isBase64Encoded": body.is_base64(),
-    }))
+    let query = Grouped::of(&pairs);
+    let header_groups = Grouped::of(&headers);
+    let sorted_headers = Grouped::of(&headers).sorted();
+    let event = PayloadV1 {
+        version: Some("1.0"),
+        resource: "$default",
+        path: &path,
+        http_method: &request.method,
+        headers: header_groups.last(),
+        multi_value_headers: sorted_headers.all(),
+        query_string_parameters: query.first_or_null(),
+        multi_value_query_string_parameters: query.all_or_null(),
+        path_parameters: None,
+        stage_variables: stage_variables_or_null(front),
+        request_context: ContextV1 {
+            account_id: &front.account_id,
+            api_id: &front.api_id,
+            domain_name: &domain,
+            domain_prefix: domain_prefix(&domain),
+            extended_request_id: &meta.request_id,
+            http_method: &request.method,
+            identity: Identity::of(request, false),
+            path: &path,
+            protocol: &request.protocol,
+            request_id: &meta.request_id,
+            request_time: access_log_time(meta.time),
+            request_time_epoch: epoch_millis(meta.time),
+            resource_id: None,
+            resource_path: "$default",
+            stage: &front.stage,
+        },
+        body: body.text(),
+        is_base64_encoded: body.is_base64(),
+    };
+    to_json(&event)
+}
+
+/// A payload 1.0 event, its fields in the order AWS's examples list them.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PayloadV1<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version: Option<&'static str>,
+    resource: &'a str,
+    path: &'a str,
+    http_method: &'a str,
+    headers: Pick<'a, 'a>,
+    multi_value_headers: Pick<'a, 'a>,
+    query_string_parameters: Option<Pick<'a, 'a>>,
+    multi_value_query_string_parameters: Option<Pick<'a, 'a>>,
+    path_parameters: Option<Proxy<'a>>,
+    stage_variables: Option<&'a BTreeMap<String, String>>,
+    request_context: ContextV1<'a>,
+    body: Option<&'a str>,
+    is_base64_encoded: bool,
+}
+
+/// `pathParameters` of the `{proxy+}` resource.
+#[derive(Serialize)]
+struct Proxy<'a> {
+    proxy: &'a str,
+}
+
+/// `requestContext` of payload 1.0.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ContextV1<'a> {
+    account_id: &'a str,
+    api_id: &'a str,
+    domain_name: &'a str,
+    domain_prefix: String,
+    extended_request_id: &'a str,
+    http_method: &'a str,
+    identity: Identity<'a>,
+    path: &'a str,
+    protocol: &'a str,
+    request_id: &'a str,
+    request_time: String,
+    request_time_epoch: u64,
+    resource_id: Option<String>,
+    resource_path: &'a str,
+    stage: &'a str,
 }
 
 /// `requestContext.identity` of an unauthenticated request: only the source address and
 /// user agent are known; REST also lists the API key fields.
-fn identity(request: &HttpRequest, with_api_key: bool) -> Value {
-    let mut identity = json!({
-        "accessKey": null,
-        "accountId": null,
-        "caller": null,
-        "cognitoAuthenticationProvider": null,
-        "cognitoAuthenticationType": null,
-        "cognitoIdentityId": null,
-        "cognitoIdentityPoolId": null,
-        "principalOrgId": null,
-        "sourceIp": request.source_ip,
-        "user": null,
-        "userAgent": request.header("user-agent"),
-        "userArn": null,
-    });
-    if with_api_key {
-        if let Some(fields) = identity.as_object_mut() {
-            fields.insert("apiKey".to_owned(), Value::Null);
-            fields.insert("apiKeyId".to_owned(), Value::Null);
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Identity<'a> {
+    access_key: Option<&'a str>,
+    account_id: Option<&'a str>,
+    caller: Option<&'a str>,
+    cognito_authentication_provider: Option<&'a str>,
+    cognito_authentication_type: Option<&'a str>,
+    cognito_identity_id: Option<&'a str>,
+    cognito_identity_pool_id: Option<&'a str>,
+    principal_org_id: Option<&'a str>,
+    source_ip: &'a str,
+    user: Option<&'a str>,
+    user_agent: Option<&'a str>,
+    user_arn: Option<&'a str>,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    api_key: Option<ApiKey>,
+}
+
+/// REST's API key fields, unknown without a usage plan.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiKey {
+    api_key: Option<String>,
+    api_key_id: Option<String>,
+}
+
+impl<'a> Identity<'a> {
+    fn of(request: &'a HttpRequest, with_api_key: bool) -> Identity<'a> {
+        Identity {
+            access_key: None,
+            account_id: None,
+            caller: None,
+            cognito_authentication_provider: None,
+            cognito_authentication_type: None,
+            cognito_identity_id: None,
+            cognito_identity_pool_id: None,
+            principal_org_id: None,
+            source_ip: &request.source_ip,
+            user: None,
+            user_agent: request.header("user-agent"),
+            user_arn: None,
+            api_key: with_api_key.then_some(ApiKey {
+                api_key: None,
+                api_key_id: None,
+            }),
         }
     }
-    identity
 }
 
-fn query_or_null(pairs: &[(String, String)], pick: Pick) -> Value {
-    if pairs.is_empty() {
-        Value::Null
-    } else {
-        Value::Object(query::single_map(pairs, pick))
-    }
-}
-
-fn multi_or_null(pairs: &[(String, String)]) -> Value {
-    if pairs.is_empty() {
-        Value::Null
-    } else {
-        Value::Object(query::multi_map(pairs))
-    }
+/// The stage variables, `null` when there are none.
+fn stage_variables_or_null(front: &Front) -> Option<&BTreeMap<String, String>> {
+    (!front.stage_variables.is_empty()).then_some(&front.stage_variables)
 }
