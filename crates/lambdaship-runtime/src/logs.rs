@@ -12,6 +12,16 @@ use crate::invocation::Report;
 pub trait LogSink: Send + Sync {
     /// One complete line, ending in `\n`.
     fn write_line(&self, line: &[u8]);
+
+    /// Several complete lines, each ending in `\n`, as one write where the sink can: a
+    /// function's lines reach the log together (what it printed during an invocation, END
+    /// and REPORT), and a write per line costs a system call and a wake-up of the reader
+    /// each. By default, line by line.
+    fn write_lines(&self, lines: &[u8]) {
+        for line in lines.split_inclusive(|&b| b == b'\n') {
+            self.write_line(line);
+        }
+    }
 }
 
 /// Writes log lines to this process's stderr.
@@ -22,6 +32,10 @@ impl LogSink for StderrLogs {
     fn write_line(&self, line: &[u8]) {
         // A closed stderr loses logs, never the invocation.
         let _ = std::io::stderr().lock().write_all(line);
+    }
+
+    fn write_lines(&self, lines: &[u8]) {
+        let _ = std::io::stderr().lock().write_all(lines);
     }
 }
 
@@ -48,16 +62,17 @@ impl LogStream {
         }
     }
 
-    pub(crate) fn emit(&self, line: &[u8]) {
-        self.sink.write_line(line);
+    /// Complete lines, each ending in `\n`.
+    pub(crate) fn emit(&self, lines: &[u8]) {
+        self.sink.write_lines(lines);
         if let Ok(mut capture) = self.capture.lock()
             && let Some(buffer) = capture.as_mut()
         {
-            buffer.extend_from_slice(line);
+            buffer.extend_from_slice(lines);
         }
     }
 
-    /// A platform line, e.g. START.
+    /// A platform line, e.g. START, or several separated by `\n`.
     pub(crate) fn platform(&self, text: &str) {
         let mut line = Vec::with_capacity(text.len() + 1);
         line.extend_from_slice(text.as_bytes());
@@ -220,18 +235,21 @@ struct LineBuffer {
 }
 
 impl LineBuffer {
-    fn feed(&mut self, mut bytes: &[u8], stream: &LogStream) {
-        while let Some(end) = bytes.iter().position(|&b| b == b'\n') {
-            if self.partial.is_empty() {
-                stream.emit(&bytes[..=end]);
-            } else {
-                self.partial.extend_from_slice(&bytes[..=end]);
-                stream.emit(&self.partial);
-                self.partial.clear();
-            }
-            bytes = &bytes[end + 1..];
+    /// Emits the complete lines `bytes` ends (with the partial line before them) at once,
+    /// and keeps what follows the last newline.
+    fn feed(&mut self, bytes: &[u8], stream: &LogStream) {
+        let Some(last) = bytes.iter().rposition(|&b| b == b'\n') else {
+            self.partial.extend_from_slice(bytes);
+            return;
+        };
+        if self.partial.is_empty() {
+            stream.emit(&bytes[..=last]);
+        } else {
+            self.partial.extend_from_slice(&bytes[..=last]);
+            stream.emit(&self.partial);
+            self.partial.clear();
         }
-        self.partial.extend_from_slice(bytes);
+        self.partial.extend_from_slice(&bytes[last + 1..]);
     }
 
     /// Emits an unterminated last line, terminated.
@@ -316,6 +334,49 @@ mod tests {
             report_line("id-1", &report),
             "REPORT RequestId: id-1\tDuration: 3.47 ms\tBilled Duration: 4 ms\tMemory Size: 128 MB\tMax Memory Used: 74 MB\tInit Duration: 120.31 ms\t"
         );
+    }
+
+    /// Records each write a sink receives.
+    #[derive(Default)]
+    struct Writes(Mutex<Vec<Vec<u8>>>);
+
+    impl LogSink for Writes {
+        fn write_line(&self, line: &[u8]) {
+            self.0.lock().unwrap().push(line.to_vec());
+        }
+
+        fn write_lines(&self, lines: &[u8]) {
+            self.0.lock().unwrap().push(lines.to_vec());
+        }
+    }
+
+    #[test]
+    fn complete_lines_go_out_together() {
+        let writes = Arc::new(Writes::default());
+        let stream = LogStream::new(writes.clone());
+        let mut lines = LineBuffer::default();
+        lines.feed(b"a\nb\nc", &stream);
+        lines.feed(b"d\ne\nf\n", &stream);
+        lines.feed(b"g", &stream);
+        lines.flush(&stream);
+        stream.platform("END\nREPORT");
+        let writes = writes.0.lock().unwrap();
+        let expected: [&[u8]; 4] = [b"a\nb\n", b"cd\ne\nf\n", b"g\n", b"END\nREPORT\n"];
+        assert_eq!(*writes, expected.map(<[u8]>::to_vec));
+    }
+
+    #[test]
+    fn a_sink_without_batches_gets_the_lines_one_by_one() {
+        struct OneByOne(Mutex<Vec<Vec<u8>>>);
+        impl LogSink for OneByOne {
+            fn write_line(&self, line: &[u8]) {
+                self.0.lock().unwrap().push(line.to_vec());
+            }
+        }
+        let sink = OneByOne(Mutex::new(Vec::new()));
+        sink.write_lines(b"a\nbc\n");
+        let expected: [&[u8]; 2] = [b"a\n", b"bc\n"];
+        assert_eq!(*sink.0.lock().unwrap(), expected.map(<[u8]>::to_vec));
     }
 
     #[test]

@@ -320,7 +320,10 @@ impl PoolInner {
         // What the processes wrote between invocations belongs before this one.
         environment.sync_logs();
         environment.logs.start_capture();
-        environment.platform(&logs::start_line(&request_id, &config.version));
+        // Just synced: the line goes straight out.
+        environment
+            .logs
+            .platform(&logs::start_line(&request_id, &config.version));
         let started = Instant::now();
         let deadline = started + config.timeout;
         let mut end = None;
@@ -384,7 +387,8 @@ impl PoolInner {
                 )
             }
         };
-        environment.sync_logs();
+        // END and REPORT go out after a sync of the pipe (`platform`), so what the runtime
+        // printed before posting its response precedes them.
         let duration = started.elapsed().min(config.timeout);
         let billed = duration + init_duration.unwrap_or_default();
         let report = Report {
@@ -397,8 +401,12 @@ impl PoolInner {
             // Lambda names the error type of platform errors, not of timeouts.
             error_type: status.filter(|s| *s == "error").and(error_type),
         };
-        environment.platform(&logs::end_line(&request_id));
-        environment.platform(&logs::report_line(&request_id, &report));
+        // END and REPORT in one write.
+        environment.platform(&format!(
+            "{}\n{}",
+            logs::end_line(&request_id),
+            logs::report_line(&request_id, &report)
+        ));
         let logs = environment.logs.take_capture();
         self.release(environment, reusable, status);
         Ok(InvokeOutcome {

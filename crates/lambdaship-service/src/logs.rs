@@ -41,17 +41,25 @@ pub fn log_file(dir: &Path, function: &str) -> PathBuf {
 
 impl LogSink for FunctionLogs {
     fn write_line(&self, line: &[u8]) {
+        self.write_lines(line);
+    }
+
+    fn write_lines(&self, lines: &[u8]) {
         // Losing a log line must never fail an invocation: write errors are dropped.
         if self.echo {
+            let mut prefixed = Vec::with_capacity(lines.len() + 8 * self.prefix.len());
+            for line in lines.split_inclusive(|&b| b == b'\n') {
+                prefixed.extend_from_slice(&self.prefix);
+                prefixed.extend_from_slice(line);
+            }
             let mut out = std::io::stdout().lock();
-            let _ = out.write_all(&self.prefix);
-            let _ = out.write_all(line);
+            let _ = out.write_all(&prefixed);
             let _ = out.flush();
         }
         if let Ok(mut file) = self.file.lock()
             && let Some(file) = file.as_mut()
         {
-            let _ = file.write_all(line);
+            let _ = file.write_all(lines);
         }
     }
 }
