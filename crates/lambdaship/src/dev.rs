@@ -46,7 +46,7 @@ pub struct DevArgs {
 
 /// Runs `dev` until Ctrl-C or SIGTERM.
 pub fn run(args: DevArgs) -> ExitCode {
-    crate::serve_until_stopped(serve(args), true)
+    crate::serve_until_stopped(serve(args), crate::Threads::One)
 }
 
 async fn serve(args: DevArgs) -> Result<(), String> {

@@ -91,16 +91,25 @@ fn main() -> ExitCode {
     }
 }
 
+/// The threads a long-lived command's async tasks run on.
+#[derive(Clone, Copy)]
+enum Threads {
+    /// All on the command's own thread: no wake-up crosses threads on a request's path, and
+    /// the functions' work runs in their own processes (`dev`, one developer's requests).
+    One,
+    /// One worker per CPU (`server`, many clients and functions at once).
+    PerCpu,
+}
+
 /// Runs a long-lived command (`dev`, `server`) on an async runtime: exit status 0 when it
-/// ends well, 2 with its message otherwise. `single_thread` runs every task on this thread.
+/// ends well, 2 with its message otherwise.
 fn serve_until_stopped(
     command: impl std::future::Future<Output = Result<(), String>>,
-    single_thread: bool,
+    threads: Threads,
 ) -> ExitCode {
-    let mut builder = if single_thread {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
+    let mut builder = match threads {
+        Threads::One => tokio::runtime::Builder::new_current_thread(),
+        Threads::PerCpu => tokio::runtime::Builder::new_multi_thread(),
     };
     let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,

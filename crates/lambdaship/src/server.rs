@@ -44,7 +44,7 @@ pub struct ServerArgs {
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub fn run(args: ServerArgs) -> ExitCode {
-    crate::serve_until_stopped(serve(args), false)
+    crate::serve_until_stopped(serve(args), crate::Threads::PerCpu)
 }
 
 async fn serve(args: ServerArgs) -> Result<(), String> {
