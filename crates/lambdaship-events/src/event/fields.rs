@@ -30,10 +30,11 @@ impl<'a> Grouped<'a> {
         Grouped(groups)
     }
 
-    /// The same groups with the names in byte order.
-    pub(crate) fn sorted(mut self) -> Grouped<'a> {
-        self.0.sort_by(|a, b| a.0.cmp(b.0));
-        self
+    /// A copy with the names in byte order.
+    pub(crate) fn sorted(&self) -> Grouped<'a> {
+        let mut groups = self.0.clone();
+        groups.sort_by(|a, b| a.0.cmp(b.0));
+        Grouped(groups)
     }
 
     /// Whether there are no pairs.

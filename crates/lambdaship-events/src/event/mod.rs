@@ -11,7 +11,7 @@ pub(crate) use alb::alb;
 pub(crate) use v1::{http_v1, rest};
 pub(crate) use v2::{function_url, http_v2};
 
-use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 use crate::answers;
 use crate::front::Front;
@@ -25,18 +25,9 @@ fn bad_request(reason: String) -> Refusal {
     }
 }
 
-/// The stage variables as a JSON object, `None` when there are none.
-fn stage_variables(front: &Front) -> Option<Value> {
-    if front.stage_variables.is_empty() {
-        return None;
-    }
-    Some(Value::Object(
-        front
-            .stage_variables
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect::<Map<String, Value>>(),
-    ))
+/// The stage variables, `None` (`null`, or no field in 2.0) when there are none.
+fn stage_variables(front: &Front) -> Option<&BTreeMap<String, String>> {
+    (!front.stage_variables.is_empty()).then_some(&front.stage_variables)
 }
 
 /// The first label of the domain name (`domainPrefix`).

@@ -7,10 +7,10 @@ use serde::Serialize;
 
 use super::fields::{Grouped, Pick};
 use super::v2::http_api_path;
-use super::{bad_request, domain_prefix, to_json};
+use super::{bad_request, domain_prefix, stage_variables, to_json};
 use crate::answers;
 use crate::body::{EventBody, http_api_text, matches_binary_types, media_type};
-use crate::front::Front;
+use crate::front::{Front, Kind};
 use crate::headers::{self, Drop, Naming};
 use crate::ids;
 use crate::path::{check_escapes, or_root, strip_stage};
@@ -61,43 +61,20 @@ pub(crate) fn rest(
         },
         meta.time,
     );
-    let domain = front.domain_name();
-    let extended_request_id = ids::short_id();
-    let query = Grouped::of(&pairs);
-    let header_groups = Grouped::of(&headers);
-    let sorted_headers = Grouped::of(&headers).sorted();
-    let event = PayloadV1 {
-        version: None,
-        resource,
-        path: &path,
-        http_method: &request.method,
-        headers: header_groups.last(),
-        multi_value_headers: sorted_headers.all(),
-        query_string_parameters: query.last_or_null(),
-        multi_value_query_string_parameters: query.all_or_null(),
-        path_parameters: proxy.map(|proxy| Proxy { proxy }),
-        stage_variables: stage_variables_or_null(front),
-        request_context: ContextV1 {
-            account_id: &front.account_id,
-            api_id: &front.api_id,
-            domain_name: &domain,
-            domain_prefix: domain_prefix(&domain),
-            extended_request_id: &extended_request_id,
-            http_method: &request.method,
-            identity: Identity::of(request, true),
-            path: raw_path,
-            protocol: &request.protocol,
-            request_id: &meta.request_id,
-            request_time: access_log_time(meta.time),
-            request_time_epoch: epoch_millis(meta.time),
-            resource_id: Some(ids::resource_id(&front.api_id, resource)),
-            resource_path: resource,
-            stage: &front.stage,
+    write(
+        front,
+        request,
+        meta,
+        Parsed {
+            resource,
+            path: &path,
+            context_path: raw_path,
+            proxy,
+            query: &pairs,
+            headers: &headers,
+            body: &body,
         },
-        body: body.text(),
-        is_base64_encoded: body.is_base64(),
-    };
-    to_json(&event)
+    )
 }
 
 /// The query pairs as REST reads them: split at `&` and `;`, decoded. A raw `|`, `{` or
@@ -143,40 +120,90 @@ pub(crate) fn http_v1(
         },
         meta.time,
     );
+    write(
+        front,
+        request,
+        meta,
+        Parsed {
+            resource: "$default",
+            path: &path,
+            context_path: &path,
+            proxy: None,
+            query: &pairs,
+            headers: &headers,
+            body: &body,
+        },
+    )
+}
+
+/// What a front read from a request, for [`write`].
+struct Parsed<'a> {
+    resource: &'a str,
+    /// `path`.
+    path: &'a str,
+    /// `requestContext.path`.
+    context_path: &'a str,
+    /// `pathParameters.proxy`.
+    proxy: Option<&'a str>,
+    query: &'a [(String, String)],
+    headers: &'a [(String, String)],
+    body: &'a EventBody,
+}
+
+/// The payload 1.0 event of `parsed`. REST and HTTP APIs differ in the rest as the front's
+/// kind says: REST keeps a repeated query key's last value, HTTP API 1.0 its first (and says
+/// `"version": "1.0"`); REST has a resource id, API key fields and a short extended request
+/// id, HTTP API repeats the request id.
+fn write(
+    front: &Front,
+    request: &HttpRequest,
+    meta: &RequestMeta,
+    parsed: Parsed<'_>,
+) -> Result<Vec<u8>, Refusal> {
+    let rest = front.kind == Kind::Rest;
     let domain = front.domain_name();
-    let query = Grouped::of(&pairs);
-    let header_groups = Grouped::of(&headers);
-    let sorted_headers = Grouped::of(&headers).sorted();
+    let extended_request_id = if rest {
+        ids::short_id()
+    } else {
+        meta.request_id.clone()
+    };
+    let query = Grouped::of(parsed.query);
+    let headers = Grouped::of(parsed.headers);
+    let sorted_headers = headers.sorted();
     let event = PayloadV1 {
-        version: Some("1.0"),
-        resource: "$default",
-        path: &path,
+        version: (!rest).then_some("1.0"),
+        resource: parsed.resource,
+        path: parsed.path,
         http_method: &request.method,
-        headers: header_groups.last(),
+        headers: headers.last(),
         multi_value_headers: sorted_headers.all(),
-        query_string_parameters: query.first_or_null(),
+        query_string_parameters: if rest {
+            query.last_or_null()
+        } else {
+            query.first_or_null()
+        },
         multi_value_query_string_parameters: query.all_or_null(),
-        path_parameters: None,
-        stage_variables: stage_variables_or_null(front),
+        path_parameters: parsed.proxy.map(|proxy| Proxy { proxy }),
+        stage_variables: stage_variables(front),
         request_context: ContextV1 {
             account_id: &front.account_id,
             api_id: &front.api_id,
             domain_name: &domain,
             domain_prefix: domain_prefix(&domain),
-            extended_request_id: &meta.request_id,
+            extended_request_id: &extended_request_id,
             http_method: &request.method,
-            identity: Identity::of(request, false),
-            path: &path,
+            identity: Identity::of(request, rest),
+            path: parsed.context_path,
             protocol: &request.protocol,
             request_id: &meta.request_id,
             request_time: access_log_time(meta.time),
             request_time_epoch: epoch_millis(meta.time),
-            resource_id: None,
-            resource_path: "$default",
+            resource_id: rest.then(|| ids::resource_id(&front.api_id, parsed.resource)),
+            resource_path: parsed.resource,
             stage: &front.stage,
         },
-        body: body.text(),
-        is_base64_encoded: body.is_base64(),
+        body: parsed.body.text(),
+        is_base64_encoded: parsed.body.is_base64(),
     };
     to_json(&event)
 }
@@ -278,9 +305,4 @@ impl<'a> Identity<'a> {
             }),
         }
     }
-}
-
-/// The stage variables, `null` when there are none.
-fn stage_variables_or_null(front: &Front) -> Option<&BTreeMap<String, String>> {
-    (!front.stage_variables.is_empty()).then_some(&front.stage_variables)
 }

@@ -37,7 +37,7 @@ pub(crate) fn http_v2(
     )?;
     event.insert("rawPath".to_owned(), Value::String(path));
     if let Some(variables) = stage_variables(front) {
-        event.insert("stageVariables".to_owned(), variables);
+        event.insert("stageVariables".to_owned(), json!(variables));
     }
     if let Some(Value::Object(context)) = event.get_mut("requestContext") {
         context.insert("stage".to_owned(), Value::String(front.stage.clone()));
