@@ -6,7 +6,8 @@
 //!   lambdaship-events makes for that request): the difference is what lambdaship adds
 //!   (HTTP front, event and response mapping, the local Lambda service, the Runtime API,
 //!   awslambdaric's loop). And lambdaship's own cost: a request whose handler does nothing
-//!   (`GET /dev/noop` answers at once, without Mangum), through the same dev;
+//!   (`GET /dev/noop` answers at once, without Mangum), through the same dev; and the floor:
+//!   the same handler run by awslambdaric against a bare Runtime API written here;
 //! - requests per second with 1, 2 and 4 environments (`--concurrency N`, N clients, 3 s);
 //! - edit-to-served: an app file edited, then requests in a loop until the answer shows the
 //!   edit, five times; with the Init Duration of the new environment from dev's log.
@@ -213,16 +214,20 @@ fn copy_example(to: &Path) -> PathBuf {
     target
 }
 
-/// The handler called directly in one Python process with the event dev would send, run in
-/// rounds on request so that it alternates with the requests through dev.
-struct DirectHandler {
-    child: Child,
-    commands: std::process::ChildStdin,
-    answers: BufReader<std::process::ChildStderr>,
+/// The function as dev would run it, prepared once for the peers: its code unpacked, the
+/// runtime provisioned and the event dev's REST front makes for the benchmark's request.
+struct Prepared {
+    task_root: PathBuf,
+    opt: PathBuf,
+    site: PathBuf,
+    interpreter: PathBuf,
+    runtime_dir: PathBuf,
+    handler: lambdaship_project::Handler,
+    event: String,
 }
 
-impl DirectHandler {
-    fn start(project: &Path, path: &str) -> DirectHandler {
+impl Prepared {
+    fn new(project: &Path, path: &str) -> Prepared {
         let overrides = Overrides {
             layout: Some(Layout::Layers),
             ..Overrides::default()
@@ -256,9 +261,30 @@ impl DirectHandler {
         let event = front
             .event(&request, &RequestMeta::new(front.new_request_id()))
             .unwrap();
-        let site = unpacked
-            .opt
-            .join(format!("python/lib/{}/site-packages", spec.runtime));
+        Prepared {
+            site: unpacked
+                .opt
+                .join(format!("python/lib/{}/site-packages", spec.runtime)),
+            task_root: unpacked.task_root,
+            opt: unpacked.opt,
+            interpreter: runtime.interpreter,
+            runtime_dir: runtime.runtime_dir,
+            handler: spec.handler,
+            event: event.to_string(),
+        }
+    }
+}
+
+/// The handler called directly in one Python process with the event dev would send, run in
+/// rounds on request so that it alternates with the requests through dev.
+struct DirectHandler {
+    child: Child,
+    commands: std::process::ChildStdin,
+    answers: BufReader<std::process::ChildStderr>,
+}
+
+impl DirectHandler {
+    fn start(prepared: &Prepared) -> DirectHandler {
         // Each line on stdin is a number of calls; the answer, on stderr, their durations in ns.
         let script = format!(
             r#"import json, sys, time
@@ -282,15 +308,15 @@ for line in sys.stdin:
         times.append(time.perf_counter_ns() - start)
     print(" ".join(map(str, times)), file=sys.stderr, flush=True)
 "#,
-            task = unpacked.task_root.display().to_string(),
-            site = site.display().to_string(),
-            opt = unpacked.opt.join("python").display().to_string(),
-            ric = runtime.runtime_dir.display().to_string(),
-            module = spec.handler.module(),
-            function = spec.handler.function(),
-            event = event.to_string(),
+            task = prepared.task_root.display().to_string(),
+            site = prepared.site.display().to_string(),
+            opt = prepared.opt.join("python").display().to_string(),
+            ric = prepared.runtime_dir.display().to_string(),
+            module = prepared.handler.module(),
+            function = prepared.handler.function(),
+            event = prepared.event,
         );
-        let mut child = Command::new(&runtime.interpreter)
+        let mut child = Command::new(&prepared.interpreter)
             .args(["-S", "-B", "-c", &script])
             .env("AWS_LAMBDA_FUNCTION_NAME", "f")
             .stdin(Stdio::piped())
@@ -328,6 +354,157 @@ impl Drop for DirectHandler {
     }
 }
 
+/// The function run by awslambdaric, as in dev, but served by the thinnest Runtime API
+/// there can be: the bench's own, blocking, on the one keep-alive connection awslambdaric
+/// opens, with no HTTP front, no service, no pool and no log capture. Its time per event,
+/// from the event written to the response read, against the direct call, is what Lambda's
+/// runtime client adds on its own: the floor of what any local Lambda adds.
+struct BareRuntimeApi {
+    child: Child,
+    connection: BufReader<TcpStream>,
+    served: u64,
+}
+
+impl BareRuntimeApi {
+    fn start(prepared: &Prepared) -> BareRuntimeApi {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let mut child = Command::new(&prepared.interpreter)
+            .arg("-S")
+            .arg("-B")
+            .arg(prepared.runtime_dir.join("bootstrap.py"))
+            .arg(&prepared.opt)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .env("TZ", ":UTC")
+            .env("_HANDLER", prepared.handler.to_string())
+            .env("LAMBDA_TASK_ROOT", &prepared.task_root)
+            .env("LAMBDA_RUNTIME_DIR", &prepared.runtime_dir)
+            .env("AWS_LAMBDA_RUNTIME_API", &address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "hello-fastapi")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+            .env("AWS_REGION", "us-east-1")
+            // The function's lines go where the direct peer's go.
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let start = Instant::now();
+        let stream = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                    assert!(
+                        child.try_wait().unwrap().is_none(),
+                        "awslambdaric exited before it asked for an event"
+                    );
+                    assert!(start.elapsed() < Duration::from_secs(120));
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(error) => panic!("accept: {error}"),
+            }
+        };
+        stream.set_nonblocking(false).unwrap();
+        stream.set_nodelay(true).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        let mut bare = BareRuntimeApi {
+            child,
+            connection: BufReader::new(stream),
+            served: 0,
+        };
+        let (head, _) = bare.read_request();
+        assert!(
+            head.starts_with("GET ") && head.contains("/invocation/next"),
+            "{head}"
+        );
+        bare
+    }
+
+    /// One request: its request line and its body.
+    fn read_request(&mut self) -> (String, Vec<u8>) {
+        let mut head = String::new();
+        self.connection.read_line(&mut head).unwrap();
+        let mut length = 0;
+        let mut line = String::new();
+        loop {
+            line.clear();
+            self.connection.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap();
+            }
+        }
+        let mut body = vec![0; length];
+        self.connection.read_exact(&mut body).unwrap();
+        (head, body)
+    }
+
+    /// Times of `calls` events, each from the event written to the response read, and the
+    /// handler's own time in each (its `x-handler-ns` header); the runtime's next
+    /// `GET .../next` is read after the clock stops.
+    fn run(&mut self, event: &str, calls: usize) -> (Vec<Duration>, Vec<Duration>) {
+        let mut times = Vec::with_capacity(calls);
+        let mut handler_times = Vec::with_capacity(calls);
+        for _ in 0..calls {
+            self.served += 1;
+            let request_id = format!("00000000-0000-4000-8000-{:012}", self.served);
+            let deadline = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+                + 30_000;
+            let answer = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                 Lambda-Runtime-Aws-Request-Id: {request_id}\r\n\
+                 Lambda-Runtime-Deadline-Ms: {deadline}\r\n\
+                 Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:us-east-1:000000000000:function:hello-fastapi\r\n\
+                 Lambda-Runtime-Trace-Id: Root=1-00000000-000000000000000000000000;Sampled=0\r\n\
+                 Content-Length: {}\r\n\r\n{event}",
+                event.len()
+            );
+            let start = Instant::now();
+            self.connection
+                .get_mut()
+                .write_all(answer.as_bytes())
+                .unwrap();
+            let (head, body) = self.read_request();
+            times.push(start.elapsed());
+            assert!(
+                head.starts_with("POST ") && head.contains(&format!("/{request_id}/response")),
+                "{head}"
+            );
+            let result: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(result["body"], "\"Hello, world!\"", "{result}");
+            let handler_ns = result["headers"]["x-handler-ns"].as_str().unwrap();
+            handler_times.push(Duration::from_nanos(handler_ns.parse().unwrap()));
+            self.connection
+                .get_mut()
+                .write_all(
+                    b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"OK\"}",
+                )
+                .unwrap();
+            let (head, _) = self.read_request();
+            assert!(head.contains("/invocation/next"), "{head}");
+        }
+        (times, handler_times)
+    }
+}
+
+impl Drop for BareRuntimeApi {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn main() {
     // `--only latency|edit|throughput` runs one part (for profiling); all three by default.
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -351,23 +528,29 @@ fn main() {
     }
 }
 
-/// Warm latency through dev against the handler called directly, in alternating rounds so
-/// that the machine's noise falls on both alike.
+/// Warm latency through dev against the handler called directly and against awslambdaric
+/// under a bare Runtime API, in alternating rounds so that the machine's noise falls on all
+/// three alike.
 fn latency(project: &Path, path: &str) {
     let dev = Dev::start(project, 4);
     let mut client = Client::connect(&dev.address, path);
     let noop_path = format!("{path}noop");
     let mut noop_client = Client::connect(&dev.address, &noop_path);
-    let mut direct = DirectHandler::start(project, path);
+    let prepared = Prepared::new(project, path);
+    let mut direct = DirectHandler::start(&prepared);
+    let mut bare = BareRuntimeApi::start(&prepared);
     for _ in 0..WARMUP {
         assert_eq!(client.get().0, 200);
         assert_eq!(noop_client.get().0, 200);
     }
     direct.run(WARMUP);
+    bare.run(&prepared.event, WARMUP);
     let mut times = Vec::with_capacity(SAMPLES);
     let mut beyond_handler = Vec::with_capacity(SAMPLES);
     let mut in_environment = Vec::with_capacity(SAMPLES);
     let mut direct_times = Vec::with_capacity(SAMPLES);
+    let mut bare_times = Vec::with_capacity(SAMPLES);
+    let mut bare_handler = Vec::with_capacity(SAMPLES);
     let mut noop_times = Vec::with_capacity(SAMPLES);
     for _ in 0..ROUNDS {
         for _ in 0..SAMPLES / ROUNDS {
@@ -381,6 +564,9 @@ fn latency(project: &Path, path: &str) {
             beyond_handler.push(elapsed.saturating_sub(handler));
         }
         direct_times.extend(direct.run(SAMPLES / ROUNDS));
+        let (round, handler) = bare.run(&prepared.event, SAMPLES / ROUNDS);
+        bare_times.extend(round);
+        bare_handler.extend(handler);
         for _ in 0..SAMPLES / ROUNDS {
             let start = Instant::now();
             let (status, body, _) = noop_client.get_timed();
@@ -391,6 +577,8 @@ fn latency(project: &Path, path: &str) {
     noop_times.sort();
     times.sort();
     direct_times.sort();
+    bare_times.sort();
+    bare_handler.sort();
     beyond_handler.sort();
     in_environment.sort();
     let (dev_p50, dev_p99) = (percentile(&times, 0.5), percentile(&times, 0.99));
@@ -398,7 +586,9 @@ fn latency(project: &Path, path: &str) {
         percentile(&direct_times, 0.5),
         percentile(&direct_times, 0.99),
     );
+    let bare_p50 = percentile(&bare_times, 0.5);
     drop(direct);
+    drop(bare);
     drop(dev);
     println!("| measure | result |");
     println!("|---|---|");
@@ -417,7 +607,25 @@ fn latency(project: &Path, path: &str) {
         micros(dev_p50.saturating_sub(direct_p50))
     );
     println!(
-        "| the handler's own time inside the environment, p50 / p99 | {:.0} µs / {:.0} µs |",
+        "| the same handler run by awslambdaric against a bare Runtime API (event written to response read, no front, no service), p50 / p99 | {:.0} µs / {:.0} µs |",
+        micros(bare_p50),
+        micros(percentile(&bare_times, 0.99))
+    );
+    println!(
+        "| awslambdaric's loop alone over the direct call (p50 difference): the least any local Lambda running Lambda's Python runtime client adds | {:.0} µs |",
+        micros(bare_p50.saturating_sub(direct_p50))
+    );
+    println!(
+        "| lambdaship's own share: through dev less the bare Runtime API (p50 difference) | {:.0} µs |",
+        micros(dev_p50.saturating_sub(bare_p50))
+    );
+    println!(
+        "| the handler's own time under the bare Runtime API, p50 / p99 | {:.0} µs / {:.0} µs |",
+        micros(percentile(&bare_handler, 0.5)),
+        micros(percentile(&bare_handler, 0.99))
+    );
+    println!(
+        "| the handler's own time inside dev's environment, p50 / p99 | {:.0} µs / {:.0} µs |",
         micros(percentile(&in_environment, 0.5)),
         micros(percentile(&in_environment, 0.99))
     );
