@@ -331,7 +331,7 @@ async fn start(launch: Launch) -> Result<(Running, Status), String> {
     command
         .stdin(std::process::Stdio::from(theirs))
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
+        .stderr(std::process::Stdio::piped());
     let mut child = command
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", launch.program.display()))?;
@@ -339,6 +339,10 @@ async fn start(launch: Launch) -> Result<(Running, Status), String> {
         .stdout
         .take()
         .ok_or_else(|| "its status pipe is missing".to_string())?;
+    let stderr = child
+        .stderr
+        .take()
+        .map(|stderr| tokio::spawn(last_lines(stderr)));
     let pid = child.id();
     // The zygote lives until the control socket closes and its children are gone.
     tokio::spawn(async move {
@@ -354,7 +358,22 @@ async fn start(launch: Launch) -> Result<(Running, Status), String> {
     };
     match read {
         Ok(Ok(n)) if n > 0 => {}
-        Ok(_) => return Err("the zygote exited while importing the dependencies".to_string()),
+        Ok(_) => {
+            // Its stderr ends with it: what Python said before it died is the reason.
+            let said = match stderr {
+                Some(task) => tokio::time::timeout(FORK_TIMEOUT, task)
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
+            return Err(if said.is_empty() {
+                "the zygote exited while importing the dependencies".to_string()
+            } else {
+                format!("the zygote exited while importing the dependencies: {said}")
+            });
+        }
         Err(_) => {
             stop();
             return Err(format!(
@@ -375,6 +394,36 @@ async fn start(launch: Launch) -> Result<(Running, Status), String> {
         top_level: status.top_level.clone(),
     };
     Ok((running, status))
+}
+
+/// How much of the zygote's stderr is read back to explain its death: its last lines, so
+/// a traceback's error line.
+const STDERR_KEPT_BYTES: usize = 2048;
+const STDERR_LINES_SHOWN: usize = 3;
+
+/// Reads the zygote's stderr to its end (so the zygote never blocks on it) and returns its
+/// last few lines joined by " | ". Forked runtimes write to their environment's pipe
+/// instead, so this only sees the zygote's own words.
+async fn last_lines(mut stderr: tokio::process::ChildStderr) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut kept: Vec<u8> = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while let Ok(n) = stderr.read(&mut chunk).await {
+        if n == 0 {
+            break;
+        }
+        kept.extend_from_slice(&chunk[..n]);
+        if kept.len() > 2 * STDERR_KEPT_BYTES {
+            kept.drain(..kept.len() - STDERR_KEPT_BYTES);
+        }
+    }
+    let text = String::from_utf8_lossy(&kept);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect();
+    lines[lines.len().saturating_sub(STDERR_LINES_SHOWN)..].join(" | ")
 }
 
 /// Asks the zygote for a child running `launch`'s environment, its output into `pipe`;

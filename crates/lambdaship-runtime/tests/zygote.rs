@@ -328,6 +328,40 @@ fn a_zygote_that_died_falls_back_to_a_fresh_interpreter() {
     }));
 }
 
+/// A dependency that cannot load without the Runtime API's address, which a zygote does
+/// not have: it dies the hard way, saying why on stderr.
+const DIES_IN_A_ZYGOTE: &[u8] = b"import os, sys
+IMPORTED_BY = os.getpid()
+SEEN_AT_IMPORT = None
+if 'AWS_LAMBDA_RUNTIME_API' not in os.environ:
+    print('Traceback (most recent call last):', file=sys.stderr)
+    print('depmod.NoRuntimeError: depmod needs AWS_LAMBDA_RUNTIME_API', file=sys.stderr, flush=True)
+    os._exit(3)
+";
+
+#[test]
+fn a_zygote_that_dies_importing_says_why_and_environments_start_fresh() {
+    let versions = Versions::new(&[("python/depmod.py", DIES_IN_A_ZYGOTE, FILE)]);
+    let config = function("dies-importing");
+    tokio().block_on(bounded(async {
+        let first = versions.prepare(config.clone(), &app(1));
+        answer(&first.invoke(event()).await.unwrap().result);
+        let notice = versions.notice("fresh interpreter").await;
+        assert!(
+            notice.ends_with(
+                "the zygote exited while importing the dependencies: Traceback (most recent call last): | depmod.NoRuntimeError: depmod needs AWS_LAMBDA_RUNTIME_API"
+            ),
+            "{notice}"
+        );
+        let second = versions.prepare(config.clone(), &app(2));
+        let seen = answer(&second.invoke(event()).await.unwrap().result);
+        assert_eq!(seen["version"], 2);
+        assert_eq!(seen["dependency_imported_by"], seen["pid"], "fresh");
+        first.shutdown().await;
+        second.shutdown().await;
+    }));
+}
+
 #[test]
 fn interpreter_start_variables_keep_environments_fresh() {
     let versions = Versions::with_dependency();
