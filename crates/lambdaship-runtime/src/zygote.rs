@@ -361,7 +361,7 @@ async fn start(launch: Launch) -> Result<(Running, Status), String> {
         Ok(_) => {
             // Its stderr ends with it: what Python said before it died is the reason.
             let said = match stderr {
-                Some(task) => tokio::time::timeout(FORK_TIMEOUT, task)
+                Some(task) => tokio::time::timeout(STDERR_CLOSE_WAIT, task)
                     .await
                     .ok()
                     .and_then(Result::ok)
@@ -400,6 +400,9 @@ async fn start(launch: Launch) -> Result<(Running, Status), String> {
 /// a traceback's error line.
 const STDERR_KEPT_BYTES: usize = 2048;
 const STDERR_LINES_SHOWN: usize = 3;
+/// How long to wait for the stderr of a zygote that exited to close: at once, unless a
+/// process it started at import keeps it open.
+const STDERR_CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 /// Reads the zygote's stderr to its end (so the zygote never blocks on it) and returns its
 /// last few lines joined by " | ". Forked runtimes write to their environment's pipe
