@@ -137,29 +137,57 @@ impl Client {
     /// environment (the `x-handler-ns` header of [`TIMED_HANDLER`]).
     fn get_timed(&mut self) -> (u16, Vec<u8>, Option<Duration>) {
         self.reader.get_mut().write_all(&self.request).unwrap();
-        let mut line = String::new();
-        self.reader.read_line(&mut line).unwrap();
-        let status: u16 = line.split(' ').nth(1).unwrap().parse().unwrap();
-        let mut length = 0;
-        let mut handler = None;
-        loop {
-            line.clear();
-            self.reader.read_line(&mut line).unwrap();
-            if line == "\r\n" {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap();
-                } else if name.eq_ignore_ascii_case("x-handler-ns") {
-                    handler = Some(Duration::from_nanos(value.trim().parse().unwrap()));
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        self.reader.read_exact(&mut body).unwrap();
-        (status, body, handler)
+        let message = read_message(&mut self.reader);
+        let status: u16 = message.start.split(' ').nth(1).unwrap().parse().unwrap();
+        let handler = message
+            .header("x-handler-ns")
+            .map(|value| Duration::from_nanos(value.parse().unwrap()));
+        (status, message.body, handler)
     }
+}
+
+/// One HTTP/1.1 message framed by Content-Length, as both ends of the benchmark read them.
+struct Message {
+    start: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Message {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+fn read_message(reader: &mut BufReader<TcpStream>) -> Message {
+    let mut start = String::new();
+    reader.read_line(&mut start).unwrap();
+    let mut headers = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.to_string(), value.trim().to_string()));
+        }
+    }
+    let mut message = Message {
+        start,
+        headers,
+        body: Vec::new(),
+    };
+    let length = message
+        .header("content-length")
+        .map_or(0, |value| value.parse().unwrap());
+    message.body = vec![0; length];
+    reader.read_exact(&mut message.body).unwrap();
+    message
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -416,35 +444,12 @@ impl BareRuntimeApi {
             connection: BufReader::new(stream),
             served: 0,
         };
-        let (head, _) = bare.read_request();
+        let head = read_message(&mut bare.connection).start;
         assert!(
             head.starts_with("GET ") && head.contains("/invocation/next"),
             "{head}"
         );
         bare
-    }
-
-    /// One request: its request line and its body.
-    fn read_request(&mut self) -> (String, Vec<u8>) {
-        let mut head = String::new();
-        self.connection.read_line(&mut head).unwrap();
-        let mut length = 0;
-        let mut line = String::new();
-        loop {
-            line.clear();
-            self.connection.read_line(&mut line).unwrap();
-            if line == "\r\n" {
-                break;
-            }
-            if let Some((name, value)) = line.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap();
-            }
-        }
-        let mut body = vec![0; length];
-        self.connection.read_exact(&mut body).unwrap();
-        (head, body)
     }
 
     /// Times of `calls` events, each from the event written to the response read, and the
@@ -475,7 +480,9 @@ impl BareRuntimeApi {
                 .get_mut()
                 .write_all(answer.as_bytes())
                 .unwrap();
-            let (head, body) = self.read_request();
+            let Message {
+                start: head, body, ..
+            } = read_message(&mut self.connection);
             times.push(start.elapsed());
             assert!(
                 head.starts_with("POST ") && head.contains(&format!("/{request_id}/response")),
@@ -491,7 +498,7 @@ impl BareRuntimeApi {
                     b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{\"status\":\"OK\"}",
                 )
                 .unwrap();
-            let (head, _) = self.read_request();
+            let head = read_message(&mut self.connection).start;
             assert!(head.contains("/invocation/next"), "{head}");
         }
         (times, handler_times)

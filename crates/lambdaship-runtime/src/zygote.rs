@@ -396,9 +396,10 @@ async fn start(launch: Launch) -> Result<(Running, Status), String> {
     Ok((running, status))
 }
 
-/// How much of the zygote's stderr is read back to explain its death: its last lines, so
-/// a traceback's error line.
+/// How much of the zygote's stderr is kept while it runs: enough for a traceback's end.
 const STDERR_KEPT_BYTES: usize = 2048;
+/// How many of its last lines explain its death: a traceback's error line and the two
+/// before it.
 const STDERR_LINES_SHOWN: usize = 3;
 /// How long to wait for the stderr of a zygote that exited to close: at once, unless a
 /// process it started at import keeps it open.
